@@ -1,0 +1,67 @@
+import { digestHex, type Digest } from './digest.ts';
+import type { ObjectStore } from './store.ts';
+
+export interface VerifyReport {
+  readonly checked: number;
+  readonly bytes: number;
+  readonly corrupt: readonly { readonly digest: Digest; readonly found: Digest; readonly movedTo: string }[];
+}
+
+/** Re-hashes every object; corrupt ones are moved to corrupt/ so they are never served again. */
+export async function verifyStore(store: ObjectStore): Promise<VerifyReport> {
+  let checked = 0;
+  let bytes = 0;
+  const corrupt: { digest: Digest; found: Digest; movedTo: string }[] = [];
+  for await (const { digest, size } of store.listObjects()) {
+    const found = await store.rehash(digest);
+    checked++;
+    bytes += size;
+    if (found !== null && found !== digest) corrupt.push({ digest, found, movedTo: await store.quarantine(digest) });
+  }
+  return { checked, bytes, corrupt };
+}
+
+export interface GcReport {
+  readonly keptObjects: number;
+  readonly removedObjects: number;
+  readonly removedBytes: number;
+  readonly keptActions: number;
+  readonly removedActions: number;
+  readonly removedTemp: number;
+}
+
+/**
+ * Drops objects and action entries that no kept manifest references. Safe beside running writers: objects
+ * are written under tmp/ and only renamed into place, and temp files younger than an hour are left alone.
+ */
+export async function collectGarbage(
+  store: ObjectStore,
+  keep: { readonly objects: ReadonlySet<Digest>; readonly actions: ReadonlySet<Digest> },
+  opts: { readonly dryRun: boolean; readonly now: number },
+): Promise<GcReport> {
+  let keptObjects = 0;
+  let removedObjects = 0;
+  let removedBytes = 0;
+  for await (const { digest, size } of store.listObjects()) {
+    if (keep.objects.has(digest)) {
+      keptObjects++;
+      continue;
+    }
+    removedObjects++;
+    removedBytes += size;
+    if (!opts.dryRun) await store.removeObject(digest);
+  }
+  const keepHex = new Set([...keep.actions].map(digestHex));
+  let keptActions = 0;
+  let removedActions = 0;
+  for await (const hex of store.listActions()) {
+    if (keepHex.has(hex)) {
+      keptActions++;
+      continue;
+    }
+    removedActions++;
+    if (!opts.dryRun) await store.removeAction(hex);
+  }
+  const removedTemp = opts.dryRun ? 0 : await store.removeStaleTemp(60 * 60 * 1000, opts.now);
+  return { keptObjects, removedObjects, removedBytes, keptActions, removedActions, removedTemp };
+}

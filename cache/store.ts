@@ -1,0 +1,284 @@
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, link, unlink, readFile, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { StreamDigest, digestHex, isDigest, type Digest } from './digest.ts';
+
+/**
+ * A content-addressed object store on a local (or NFS) directory.
+ *
+ *   objects/sha256/<2 hex>/<64 hex>   immutable objects, named by the sha256 of their bytes
+ *   actions/<2 hex>/<64 hex>.json     action index: task key -> result (create-only)
+ *   tmp/                              files being written; never read by anyone
+ *
+ * Every publish is write-to-tmp, fsync, then an atomic rename or link, so a reader never sees half an object,
+ * even after kill -9, and several processes may share the directory without locks.
+ */
+export class ObjectStore {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  objectPath(d: Digest): string {
+    const hex = digestHex(d);
+    return join(this.root, 'objects', 'sha256', hex.slice(0, 2), hex);
+  }
+
+  actionPath(keyHex: string): string {
+    return join(this.root, 'actions', keyHex.slice(0, 2), `${keyHex}.json`);
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.root, 'objects', 'sha256'), { recursive: true });
+    await mkdir(join(this.root, 'actions'), { recursive: true });
+    await mkdir(join(this.root, 'tmp'), { recursive: true });
+  }
+
+  async has(d: Digest): Promise<boolean> {
+    try {
+      await stat(this.objectPath(d));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Opens a writer for a new object whose digest is learnt when it is committed. */
+  async createWriter(): Promise<ObjectWriter> {
+    const tmp = this.#tmpPath();
+    const fh = await open(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644);
+    return new ObjectWriter(this, fh, tmp);
+  }
+
+  async putBytes(bytes: Uint8Array): Promise<{ digest: Digest; size: number }> {
+    const w = await this.createWriter();
+    try {
+      await w.write(bytes);
+      return await w.commit();
+    } catch (err) {
+      await w.abort();
+      throw err;
+    }
+  }
+
+  /**
+   * Streams an object's bytes, re-hashing them; if they do not match the name, the last step throws
+   * CorruptObjectError, so a consumer that commits only after reading everything never passes corrupt bytes on.
+   */
+  async *read(d: Digest, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    const h = new StreamDigest();
+    const stream = createReadStream(this.objectPath(d), { highWaterMark: 256 * 1024, signal });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      h.update(chunk);
+      yield chunk;
+    }
+    const got = h.digest();
+    if (got !== d) throw new CorruptObjectError(d, got, this.objectPath(d));
+  }
+
+  /** Re-hashes one stored object. Returns the digest actually found, or null when it is missing. */
+  async rehash(d: Digest): Promise<Digest | null> {
+    const h = new StreamDigest();
+    try {
+      for await (const chunk of createReadStream(this.objectPath(d), { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+        h.update(chunk);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    return h.digest();
+  }
+
+  /** Moves a corrupt object aside (never deletes evidence) so it is neither served nor counted as present. */
+  async quarantine(d: Digest): Promise<string> {
+    const dir = join(this.root, 'corrupt');
+    await mkdir(dir, { recursive: true });
+    const dest = join(dir, `${digestHex(d)}.${randomBytes(4).toString('hex')}`);
+    await rename(this.objectPath(d), dest);
+    return dest;
+  }
+
+  async *listObjects(): AsyncGenerator<{ digest: Digest; size: number }> {
+    const base = join(this.root, 'objects', 'sha256');
+    for (const prefix of (await readdirOrEmpty(base)).sort()) {
+      for (const name of (await readdirOrEmpty(join(base, prefix))).sort()) {
+        const d = `sha256:${name}`;
+        if (!isDigest(d)) continue;
+        const st = await stat(join(base, prefix, name));
+        yield { digest: d, size: st.size };
+      }
+    }
+  }
+
+  async *listActions(): AsyncGenerator<string> {
+    const base = join(this.root, 'actions');
+    for (const prefix of (await readdirOrEmpty(base)).sort()) {
+      for (const name of (await readdirOrEmpty(join(base, prefix))).sort()) {
+        if (/^[0-9a-f]{64}\.json$/.test(name)) yield name.slice(0, 64);
+      }
+    }
+  }
+
+  async readAction(keyHex: string): Promise<string | null> {
+    try {
+      return await readFile(this.actionPath(keyHex), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Publishes an action entry create-only (link fails if the name exists). Returns the text already stored
+   * when another writer got there first, so the caller can tell agreement from nondeterminism.
+   */
+  async writeActionOnce(keyHex: string, text: string): Promise<{ created: boolean; existing?: string }> {
+    const dest = this.actionPath(keyHex);
+    await mkdir(join(dest, '..'), { recursive: true });
+    const tmp = this.#tmpPath();
+    const fh = await open(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644);
+    try {
+      await fh.writeFile(text, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await link(tmp, dest);
+      await syncDir(join(dest, '..'));
+      return { created: true };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return { created: false, existing: await readFile(dest, 'utf8') };
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
+  }
+
+  async removeAction(keyHex: string): Promise<void> {
+    await rm(this.actionPath(keyHex), { force: true });
+  }
+
+  async removeObject(d: Digest): Promise<void> {
+    await rm(this.objectPath(d), { force: true });
+  }
+
+  /** Temp files older than the given age are leftovers of killed writers. */
+  async removeStaleTemp(olderThanMs: number, now: number): Promise<number> {
+    const dir = join(this.root, 'tmp');
+    let removed = 0;
+    for (const name of await readdirOrEmpty(dir)) {
+      const p = join(dir, name);
+      const st = await stat(p).catch(() => null);
+      if (st && now - st.mtimeMs > olderThanMs) {
+        await rm(p, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async publishObject(tmp: string, d: Digest): Promise<void> {
+    const dest = this.objectPath(d);
+    const dir = join(dest, '..');
+    await mkdir(dir, { recursive: true });
+    // Same name means same bytes, so a concurrent writer of the same object is harmless: last rename wins.
+    await rename(tmp, dest);
+    await syncDir(dir);
+  }
+
+  #tmpPath(): string {
+    return join(this.root, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}`);
+  }
+}
+
+export class CorruptObjectError extends Error {
+  readonly code = 'REINGEST_E_CACHE_CORRUPT';
+  readonly expected: Digest;
+  readonly found: Digest;
+  readonly path: string;
+  constructor(expected: Digest, found: Digest, path: string) {
+    super(
+      `cache object ${path} is corrupt: its name says ${expected} but its bytes hash to ${found}; ` +
+        'run `reingest cache verify` to quarantine corrupt objects, then rerun',
+    );
+    this.expected = expected;
+    this.found = found;
+    this.path = path;
+  }
+}
+
+/** Buffers small writes so that a stream of small record frames becomes few large syscalls. */
+export class ObjectWriter {
+  readonly #store: ObjectStore;
+  readonly #fh: FileHandle;
+  readonly #tmp: string;
+  readonly #hash = new StreamDigest();
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #done = false;
+
+  constructor(store: ObjectStore, fh: FileHandle, tmp: string) {
+    this.#store = store;
+    this.#fh = fh;
+    this.#tmp = tmp;
+  }
+
+  get size(): number {
+    return this.#hash.bytes;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.#hash.update(chunk);
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.byteLength;
+    if (this.#pendingBytes >= 256 * 1024) await this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pendingBytes === 0) return;
+    const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    await this.#fh.write(data);
+  }
+
+  async commit(): Promise<{ digest: Digest; size: number }> {
+    if (this.#done) throw new Error('Internal error: object writer committed twice');
+    this.#done = true;
+    await this.#flush();
+    await this.#fh.sync();
+    await this.#fh.close();
+    const digest = this.#hash.digest();
+    await this.#store.publishObject(this.#tmp, digest);
+    return { digest, size: this.#hash.bytes };
+  }
+
+  async abort(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await this.#fh.close().catch(() => {});
+    await rm(this.#tmp, { force: true });
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, fsConstants.O_RDONLY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,76 @@
+export const HELP: Record<string, string> = {
+  main: `reingest — regenerate training data from public crawls, reproducibly
+
+Usage: reingest <command> [options]
+
+Commands:
+  run <pipeline>        run a pipeline, write its outputs and manifest, print the root digest
+  plan <pipeline>       show the task DAG: ids, keys, and whether each is cached
+  cache verify          re-hash every cached object; quarantine corrupt ones
+  cache gc --keep M     drop cache entries that no kept manifest references
+  cache ls              list cached objects and action entries
+
+Global options:
+  --cache DIR           cache directory (default $REINGEST_CACHE, else $XDG_CACHE_HOME/reingest)
+  --log-level LEVEL     pino level for the JSON logs on stderr (default warn)
+  --json                one JSON object on stdout instead of text
+  --debug               show stack traces for errors
+  -h, --help            help for a command;  --version  the tool version
+
+Exit status: 0 success, 1 the command failed (a typed error, printed with its REINGEST_E_ code),
+2 bad usage, 70 internal error (a bug: please report it with --debug output), 130 interrupted.
+
+Examples:
+  reingest run pipelines/sample.ts
+  reingest run pipelines/sample.ts --concurrency 1 --out out/sample-c1 --json
+  reingest plan pipelines/sample.ts
+  reingest cache verify
+  reingest cache gc --keep out/sample/manifest.json
+`,
+  run: `reingest run <pipeline> [options]
+
+Runs every task not already cached, then writes the outputs and manifest.json under --out,
+and prints the root digest. Rerunning is cheap: finished tasks are cache hits, so an interrupted
+run resumes where it stopped. The root digest does not depend on --concurrency or cache state.
+
+Options:
+  --concurrency N       tasks at once (default: number of cores)
+  --out DIR             where outputs and manifest.json go (default out/<pipeline name>)
+  --cache DIR           cache directory
+  --json                print {"root","manifest","tasksRun","tasksCached"} on stdout
+  --quiet               no progress display (it only shows on a TTY anyway)
+  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default warn)
+
+Examples:
+  reingest run pipelines/sample.ts
+  reingest run pipelines/sample.ts --concurrency 1 --json
+  REINGEST_CACHE=/shared/cache reingest run pipelines/sample.json --out /data/sample
+`,
+  plan: `reingest plan <pipeline> [options]
+
+Prints the DAG: one line per task with its id, kind, key and cache state. Only the path listing
+is fetched (and cached). A chain key shows "pending" until its segment's bytes have been hashed once.
+
+Options:
+  --cache DIR   --json   --log-level LEVEL
+
+Example:
+  reingest plan pipelines/sample.ts
+`,
+  cache: `reingest cache <verify|gc|ls> [options]
+
+  verify                re-hashes every object; corrupt ones are moved to <cache>/corrupt/ and named.
+                        Exit 1 if any was corrupt.
+  gc --keep M [--keep M2 ...] [--dry-run]
+                        removes objects and action entries that none of the kept manifests references,
+                        and temp files older than an hour.
+  ls                    lists objects (digest, size) and the number of action entries.
+
+Options:
+  --cache DIR   --json   --log-level LEVEL
+
+Examples:
+  reingest cache verify --json
+  reingest cache gc --keep out/sample/manifest.json --dry-run
+`,
+};

@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
+import { isDigest, type Digest } from '../cache/digest.ts';
+import { ObjectStore } from '../cache/store.ts';
+import { EXIT, isReingestError, ReingestError } from '../runner/errors.ts';
+import type { Manifest } from '../runner/manifest.ts';
+import { planPipeline } from '../runner/plan.ts';
+import { runPipeline } from '../runner/run.ts';
+import { loadPipeline } from '../runner/spec.ts';
+import { builtinStages } from '../stages/index.ts';
+import { HELP } from './help.ts';
+import { createLogger, isLogLevel } from './log.ts';
+import { cacheDir, concurrency, parse, UsageError } from './options.ts';
+import { Progress } from './progress.ts';
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly env: NodeJS.ProcessEnv;
+  readonly signal: AbortSignal;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const COMMON = {
+  cache: { type: 'string' },
+  'log-level': { type: 'string' },
+  json: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Entry point: returns the exit status instead of exiting, so tests can call it in-process. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    return await dispatch(argv, io);
+  } catch (err) {
+    if (isReingestError(err)) {
+      io.stderr.write(`reingest: ${err.code}: ${err.message}\n`);
+      if (debug) io.stderr.write(`${err.stack}\n`);
+      if (err.code === 'REINGEST_E_INTERRUPTED') return EXIT.interrupted;
+      return err instanceof UsageError ? EXIT.usage : EXIT.failed;
+    }
+    const task = (err as { task?: string }).task;
+    io.stderr.write(`reingest: internal error${task ? ` in task ${task}` : ''}: ${(err as Error).message ?? String(err)}\n`);
+    io.stderr.write(debug ? `${(err as Error).stack}\n` : 'This is a bug in reingest. Rerun with --debug and report the output.\n');
+    return EXIT.internal;
+  }
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout.write(HELP.main!);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (command === '--version') {
+    io.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  switch (command) {
+    case 'run':
+      return cmdRun(rest, io);
+    case 'plan':
+      return cmdPlan(rest, io);
+    case 'cache':
+      return cmdCache(rest, io);
+    default: {
+      const hint = ['run', 'plan', 'cache'].find((c) => c[0] === command[0]);
+      throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
+    }
+  }
+}
+
+function logger(level: string | undefined) {
+  const l = level ?? 'warn';
+  if (!isLogLevel(l)) throw new UsageError(`--log-level: expected fatal|error|warn|info|debug|trace|silent, got ${JSON.stringify(l)}`);
+  return createLogger(l);
+}
+
+function onePipeline(positionals: string[], command: string): string {
+  if (positionals.length !== 1) throw new UsageError(`${command}: expected one pipeline file, got ${positionals.length}. See \`reingest ${command} --help\``);
+  return positionals[0]!;
+}
+
+async function cmdRun(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' } }, 'run');
+  if (values.help) return help(io, 'run');
+  const file = onePipeline(positionals, 'run');
+  const log = logger(values['log-level']);
+  const conc = concurrency(values.concurrency);
+  const pipeline = await loadPipeline(file, builtinStages);
+  const progress = io.stderr.isTTY && !values.quiet && !values.json ? new Progress(io.stderr) : undefined;
+  let summary;
+  try {
+    summary = await runPipeline(pipeline, {
+      cacheDir: cacheDir(values.cache, io.env),
+      outDir: resolve(values.out ?? `out/${pipeline.name}`),
+      concurrency: conc,
+      signal: io.signal,
+      log,
+      toolVersion: VERSION,
+      ...(progress ? { emit: progress.onEvent } : {}),
+    });
+  } finally {
+    progress?.stop();
+  }
+  const { root, manifestPath, manifest } = summary;
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify({ root, manifest: manifestPath, tasksRun: manifest.runFacts.tasksRun, tasksCached: manifest.runFacts.tasksCached })}\n`);
+  } else {
+    io.stdout.write(`root ${root}\nmanifest ${manifestPath}\ntasks ${manifest.runFacts.tasksRun} run, ${manifest.runFacts.tasksCached} cached\n`);
+  }
+  return EXIT.ok;
+}
+
+async function cmdPlan(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, COMMON, 'plan');
+  if (values.help) return help(io, 'plan');
+  const pipeline = await loadPipeline(onePipeline(positionals, 'plan'), builtinStages);
+  const tasks = await planPipeline(pipeline, { cacheDir: cacheDir(values.cache, io.env), signal: io.signal, log: logger(values['log-level']) });
+  if (values.json) {
+    io.stdout.write(`${JSON.stringify({ pipeline: pipeline.name, tasks })}\n`);
+    return EXIT.ok;
+  }
+  for (const t of tasks) io.stdout.write(`${t.id.padEnd(14)} ${t.kind.padEnd(9)} ${(t.key ?? 'pending (segment not yet hashed)').padEnd(71)} ${t.cached ? 'cached' : 'to run'}\n`);
+  const cached = tasks.filter((t) => t.cached).length;
+  io.stdout.write(`${tasks.length} tasks, ${cached} cached, ${tasks.length - cached} to run\n`);
+  return EXIT.ok;
+}
+
+async function cmdCache(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { ...COMMON, keep: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } }, 'cache');
+  if (values.help || positionals.length === 0) return help(io, 'cache', positionals.length === 0 && !values.help);
+  const store = new ObjectStore(cacheDir(values.cache, io.env));
+  await store.init();
+  const sub = positionals[0];
+  if (sub === 'verify') {
+    const report = await verifyStore(store);
+    if (values.json) io.stdout.write(`${JSON.stringify({ cache: store.root, ...report })}\n`);
+    else {
+      for (const c of report.corrupt) io.stdout.write(`CORRUPT ${c.digest} (bytes hash to ${c.found}), moved to ${c.movedTo}\n`);
+      io.stdout.write(`${report.checked} objects (${report.bytes} bytes) checked in ${store.root}, ${report.corrupt.length} corrupt\n`);
+    }
+    return report.corrupt.length === 0 ? EXIT.ok : EXIT.failed;
+  }
+  if (sub === 'gc') {
+    const keepFiles = values.keep ?? [];
+    if (keepFiles.length === 0) throw new UsageError('cache gc: expected at least one --keep MANIFEST (gc drops everything no kept manifest references)');
+    const keep = { objects: new Set<Digest>(), actions: new Set<Digest>() };
+    for (const f of keepFiles) addManifestRefs(await readManifest(f), keep);
+    const report = await collectGarbage(store, keep, { dryRun: values['dry-run'] ?? false, now: Date.now() });
+    if (values.json) io.stdout.write(`${JSON.stringify({ cache: store.root, dryRun: values['dry-run'] ?? false, ...report })}\n`);
+    else io.stdout.write(`${values['dry-run'] ? 'would remove' : 'removed'} ${report.removedObjects} objects (${report.removedBytes} bytes) and ${report.removedActions} action entries; kept ${report.keptObjects} objects, ${report.keptActions} actions\n`);
+    return EXIT.ok;
+  }
+  if (sub === 'ls') {
+    const objects = [];
+    for await (const o of store.listObjects()) objects.push(o);
+    let actions = 0;
+    for await (const _ of store.listActions()) actions++;
+    if (values.json) io.stdout.write(`${JSON.stringify({ cache: store.root, objects, actions })}\n`);
+    else {
+      for (const o of objects) io.stdout.write(`${o.digest} ${o.size}\n`);
+      io.stdout.write(`${objects.length} objects, ${actions} action entries in ${store.root}\n`);
+    }
+    return EXIT.ok;
+  }
+  throw new UsageError(`cache: expected verify, gc or ls, got ${JSON.stringify(sub)}. See \`reingest cache --help\``);
+}
+
+async function readManifest(file: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new ReingestError('REINGEST_E_MANIFEST', `--keep ${file}: expected a manifest file, found none`, { where: file });
+  }
+  try {
+    const m = JSON.parse(text) as Manifest;
+    if (m.schema !== 'reingest-manifest/1' || !Array.isArray(m.tasks)) throw new Error('schema');
+    return m;
+  } catch {
+    throw new ReingestError('REINGEST_E_MANIFEST', `--keep ${file}: expected a reingest manifest (schema reingest-manifest/1), got something else`, { where: file });
+  }
+}
+
+function addManifestRefs(m: Manifest, keep: { objects: Set<Digest>; actions: Set<Digest> }): void {
+  for (const t of m.tasks) {
+    if (isDigest(t.key)) keep.actions.add(t.key);
+    for (const e of [...t.edges, t.output]) if (e.stored && isDigest(e.digest)) keep.objects.add(e.digest);
+  }
+}
+
+function help(io: Io, topic: string, asError = false): number {
+  (asError ? io.stderr : io.stdout).write(HELP[topic] ?? HELP.main!);
+  return asError ? EXIT.usage : EXIT.ok;
+}

@@ -1,0 +1,126 @@
+import type { Logger } from 'pino';
+import { digestHex, StreamDigest, type Digest } from '../cache/digest.ts';
+import type { ObjectStore, ObjectWriter } from '../cache/store.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { CounterSet } from './counters.ts';
+import { isReingestError, ReingestError } from './errors.ts';
+import { taskKey, type KeyPreimage } from './keys.ts';
+import { encodeFrame, type DataRecord } from './record-codec.ts';
+import type { ResolvedStep } from './spec.ts';
+import type { SegmentRef, StageContext } from './stage.ts';
+import { parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
+
+/** Typed events for progress displays and NDJSON consumers. */
+export type RunEvent =
+  | { readonly type: 'task-start'; readonly id: string }
+  | { readonly type: 'task-cached'; readonly id: string; readonly key: Digest }
+  | { readonly type: 'task-done'; readonly id: string; readonly key: Digest; readonly bytesIn: number }
+  | { readonly type: 'task-failed'; readonly id: string; readonly code: string };
+
+export interface ExecEnv {
+  readonly store: ObjectStore;
+  readonly mirror: string;
+  readonly log: Logger;
+  readonly emit: (e: RunEvent) => void;
+}
+
+export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortSignal, segment?: SegmentRef): StageContext<P> & { counters: CounterSet } {
+  const bindings = segment ? { stage: step.stage.name, segment: segment.index } : { stage: step.stage.name };
+  return {
+    params: step.params as P,
+    signal,
+    log: env.log.child(bindings),
+    counters: new CounterSet(),
+    mirror: env.mirror,
+    ...(segment ? { segment } : {}),
+  };
+}
+
+/**
+ * Looks a key up in the action index. A hit counts only if every stored output still hashes to its name;
+ * a corrupt one is quarantined and its action dropped, so the task reruns instead of serving bad bytes.
+ */
+export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boolean } = { verify: true }): Promise<{ key: Digest; hit: TaskResult | null }> {
+  const key = taskKey(pre);
+  const text = await env.store.readAction(digestHex(key));
+  if (text === null) return { key, hit: null };
+  const result = parseTaskResult(text, key);
+  if (result === null) {
+    env.log.warn({ key }, 'unreadable action entry; rerunning the task');
+    await env.store.removeAction(digestHex(key));
+    return { key, hit: null };
+  }
+  if (result.output.stored && !opts.verify) {
+    return { key, hit: (await env.store.has(result.output.digest)) ? result : null };
+  }
+  if (result.output.stored) {
+    const found = await env.store.rehash(result.output.digest);
+    if (found !== result.output.digest) {
+      if (found !== null) {
+        const moved = await env.store.quarantine(result.output.digest);
+        env.log.warn({ key, expected: result.output.digest, found, movedTo: moved }, 'corrupt cache object quarantined; rerunning the task');
+      }
+      await env.store.removeAction(digestHex(key));
+      return { key, hit: null };
+    }
+  }
+  return { key, hit: result };
+}
+
+/** Publishes an action entry. Another writer's different result for the same key is nondeterminism. */
+export async function record(env: ExecEnv, result: TaskResult, taskId: string): Promise<void> {
+  const text = `${canonicalJson(result)}\n`;
+  const { created, existing } = await env.store.writeActionOnce(digestHex(result.key), text);
+  if (created || existing === text) return;
+  const other = existing === undefined ? null : parseTaskResult(existing, result.key);
+  if (other && other.output.digest === result.output.digest) return;
+  throw new ReingestError(
+    'REINGEST_E_NONDETERMINISTIC',
+    `task ${taskId}: key ${result.key} already maps to output ${other?.output.digest ?? '(unreadable)'} in the cache, this run produced ${result.output.digest}; ` +
+      'a stage gave different bytes for the same inputs — report it with both action entries',
+    { where: taskId },
+  );
+}
+
+/** Hashes a byte stream as it flows past. */
+export async function* tapBytes(src: AsyncIterable<Uint8Array>, acc: StreamDigest): AsyncGenerator<Uint8Array> {
+  for await (const chunk of src) {
+    acc.update(chunk);
+    yield chunk;
+  }
+}
+
+export class RecordEdge {
+  readonly hash = new StreamDigest();
+  records = 0;
+}
+
+/** Hashes the canonical frames of a record stream as it flows past; optionally keeps them in an object. */
+export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdge, sink?: ObjectWriter): AsyncGenerator<DataRecord> {
+  for await (const rec of src) {
+    const frame = encodeFrame(rec);
+    acc.hash.update(frame);
+    acc.records++;
+    if (sink) await sink.write(frame);
+    yield rec;
+  }
+}
+
+export function edge(stage: string, digest: Digest, bytes: number, stored: boolean, extra: Partial<Pick<Edge, 'records' | 'counters'>> = {}): Edge {
+  return { stage, digest, bytes, stored, ...extra };
+}
+
+/** Pulls an async iterable to its end; the pull drives every fused stage upstream, with backpressure. */
+export async function drain(src: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of src);
+}
+
+/** Tags an unexpected exception with the task it came from; typed failures pass through unchanged. */
+export async function guard<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isReingestError(err)) throw err;
+    throw Object.assign(err as Error, { task: id });
+  }
+}

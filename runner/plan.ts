@@ -1,0 +1,50 @@
+import type { Digest } from '../cache/digest.ts';
+import { ObjectStore } from '../cache/store.ts';
+import { guard, lookup, type ExecEnv } from './exec-common.ts';
+import { runList } from './exec-list.ts';
+import { aggregatePreimage, chainPreimage, fetchPreimage } from './keys.ts';
+import { withMirror } from './local-mirror.ts';
+import type { RunOptions } from './run.ts';
+import type { ResolvedPipeline } from './spec.ts';
+
+export interface PlannedTask {
+  readonly id: string;
+  readonly kind: 'list' | 'fetch' | 'chain' | 'aggregate';
+  /** Null when the key depends on content not known yet (a segment never fetched into this cache). */
+  readonly key: Digest | null;
+  readonly cached: boolean;
+}
+
+/**
+ * The DAG with each task's key and whether the cache holds it. Runs nothing but the listing task (small,
+ * and itself cached). Chain keys need the raw segment's digest, known only once a segment was fetched.
+ */
+export async function planPipeline(p: ResolvedPipeline, opts: Pick<RunOptions, 'cacheDir' | 'signal' | 'log'>): Promise<PlannedTask[]> {
+  const store = new ObjectStore(opts.cacheDir);
+  await store.init();
+  return withMirror(p.mirror, async (mirror) => {
+    const env: ExecEnv = { store, mirror, log: opts.log, emit: () => {} };
+    const list = await guard('list', () => runList(env, p, opts.signal));
+    const planned: PlannedTask[] = [{ id: 'list', kind: 'list', key: list.result.key, cached: list.cached }];
+    const [fetchStep, ...chainSteps] = p.segment;
+    const outputs: (Digest | null)[] = [];
+    for (const seg of list.list.segments) {
+      const fetch = await lookup(env, fetchPreimage(fetchStep!, list.list.listing.sha256, seg.path), { verify: false });
+      planned.push({ id: `fetch:${seg.index}`, kind: 'fetch', key: fetch.key, cached: fetch.hit !== null });
+      if (!fetch.hit) {
+        planned.push({ id: `segment:${seg.index}`, kind: 'chain', key: null, cached: false });
+        outputs.push(null);
+        continue;
+      }
+      const chain = await lookup(env, chainPreimage(chainSteps, fetch.hit.output.digest), { verify: false });
+      planned.push({ id: `segment:${seg.index}`, kind: 'chain', key: chain.key, cached: chain.hit !== null });
+      outputs.push(chain.hit?.output.digest ?? null);
+    }
+    for (const [i, step] of p.aggregate.entries()) {
+      const known = outputs.every((o): o is Digest => o !== null);
+      const agg = known ? await lookup(env, aggregatePreimage(step, outputs), { verify: false }) : null;
+      planned.push({ id: `aggregate:${i}`, kind: 'aggregate', key: agg?.key ?? null, cached: agg?.hit != null });
+    }
+    return planned;
+  });
+}

@@ -1,0 +1,209 @@
+import { compareUtf8 } from './canonical-json.ts';
+
+/**
+ * Records flow between stages. They are plain data: no floats, no Dates, no class instances.
+ * Binary payloads (an HTTP body) are Uint8Array.
+ */
+export type RecordValue =
+  | null
+  | boolean
+  | number
+  | string
+  | Uint8Array
+  | readonly RecordValue[]
+  | { readonly [key: string]: RecordValue | undefined };
+export type DataRecord = { readonly [key: string]: RecordValue | undefined };
+
+/*
+ * Canonical binary encoding of one record: a tag byte, then a fixed-width length where the value has one.
+ * Map keys are sorted by UTF-8 bytes and undefined members are dropped, so two equal records always give
+ * equal bytes. Lengths make the encoding unambiguous, so the frames of a stream can be hashed as they are.
+ */
+const T_NULL = 0;
+const T_FALSE = 1;
+const T_TRUE = 2;
+const T_INT = 3;
+const T_STRING = 4;
+const T_BYTES = 5;
+const T_ARRAY = 6;
+const T_MAP = 7;
+
+export class RecordCodecError extends Error {
+  readonly code = 'REINGEST_E_RECORD_CODEC';
+}
+
+class Writer {
+  buf = Buffer.allocUnsafe(256);
+  len = 0;
+  ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = b;
+  }
+  u32(n: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(n, this.len);
+    this.len += 4;
+  }
+  bytes(b: Uint8Array): void {
+    this.u32(b.byteLength);
+    this.ensure(b.byteLength);
+    this.buf.set(b, this.len);
+    this.len += b.byteLength;
+  }
+  string(s: string): void {
+    const max = Buffer.byteLength(s, 'utf8');
+    this.ensure(4 + max);
+    const written = this.buf.write(s, this.len + 4, 'utf8');
+    this.buf.writeUInt32BE(written, this.len);
+    this.len += 4 + written;
+  }
+}
+
+/** Encodes one record as a frame: u32 big-endian length, then the canonical bytes. */
+export function encodeFrame(record: DataRecord): Buffer {
+  const w = new Writer();
+  w.u32(0);
+  writeValue(w, record, '$');
+  w.buf.writeUInt32BE(w.len - 4, 0);
+  return w.buf.subarray(0, w.len);
+}
+
+function writeValue(w: Writer, v: RecordValue | undefined, path: string): void {
+  if (v === null) return w.byte(T_NULL);
+  if (v === true) return w.byte(T_TRUE);
+  if (v === false) return w.byte(T_FALSE);
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) {
+      throw new RecordCodecError(`Internal error: record field ${path} expected a safe integer, got ${v}; store non-integers as strings`);
+    }
+    w.byte(T_INT);
+    w.ensure(8);
+    w.buf.writeBigInt64BE(BigInt(v), w.len);
+    w.len += 8;
+    return;
+  }
+  if (typeof v === 'string') {
+    w.byte(T_STRING);
+    return w.string(v);
+  }
+  if (v instanceof Uint8Array) {
+    w.byte(T_BYTES);
+    return w.bytes(v);
+  }
+  if (Array.isArray(v)) {
+    w.byte(T_ARRAY);
+    w.u32(v.length);
+    v.forEach((item: RecordValue, i: number) => writeValue(w, item, `${path}[${i}]`));
+    return;
+  }
+  if (typeof v === 'object' && v !== undefined) {
+    const obj = v as { readonly [key: string]: RecordValue | undefined };
+    const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort(compareUtf8);
+    w.byte(T_MAP);
+    w.u32(keys.length);
+    for (const k of keys) {
+      w.string(k);
+      writeValue(w, obj[k], `${path}.${k}`);
+    }
+    return;
+  }
+  throw new RecordCodecError(`Internal error: record field ${path} has unsupported type ${typeof v}`);
+}
+
+/** Decodes the canonical bytes of one record (without its length prefix). */
+export function decodeRecord(bytes: Uint8Array): DataRecord {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const state = { pos: 0 };
+  const value = readValue(buf, state);
+  if (state.pos !== buf.length || value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new RecordCodecError(`stored record is not one map (decoded ${state.pos} of ${buf.length} bytes); run \`reingest cache verify\``);
+  }
+  return value as DataRecord;
+}
+
+function readValue(buf: Buffer, s: { pos: number }): RecordValue {
+  const need = (n: number) => {
+    if (s.pos + n > buf.length) throw new RecordCodecError(`record truncated at byte ${s.pos}: needed ${n} more bytes`);
+  };
+  need(1);
+  const tag = buf[s.pos++];
+  switch (tag) {
+    case T_NULL:
+      return null;
+    case T_FALSE:
+      return false;
+    case T_TRUE:
+      return true;
+    case T_INT: {
+      need(8);
+      const n = Number(buf.readBigInt64BE(s.pos));
+      s.pos += 8;
+      return n;
+    }
+    case T_STRING:
+    case T_BYTES: {
+      need(4);
+      const len = buf.readUInt32BE(s.pos);
+      s.pos += 4;
+      need(len);
+      const slice = buf.subarray(s.pos, s.pos + len);
+      s.pos += len;
+      return tag === T_STRING ? slice.toString('utf8') : new Uint8Array(slice);
+    }
+    case T_ARRAY: {
+      need(4);
+      const n = buf.readUInt32BE(s.pos);
+      s.pos += 4;
+      const out: RecordValue[] = [];
+      for (let i = 0; i < n; i++) out.push(readValue(buf, s));
+      return out;
+    }
+    case T_MAP: {
+      need(4);
+      const n = buf.readUInt32BE(s.pos);
+      s.pos += 4;
+      const out: Record<string, RecordValue> = {};
+      for (let i = 0; i < n; i++) {
+        need(4);
+        const klen = buf.readUInt32BE(s.pos);
+        s.pos += 4;
+        need(klen);
+        const key = buf.toString('utf8', s.pos, s.pos + klen);
+        s.pos += klen;
+        out[key] = readValue(buf, s);
+      }
+      return out;
+    }
+    default:
+      throw new RecordCodecError(`unknown record tag ${tag} at byte ${s.pos - 1}; the stored stream is corrupt or from another codec version`);
+  }
+}
+
+/** Splits a byte stream of frames back into records. */
+export async function* decodeFrames(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<DataRecord> {
+  let pending: Buffer = Buffer.alloc(0);
+  let offset = 0;
+  for await (const chunk of chunks) {
+    pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+    let pos = 0;
+    while (pending.length - pos >= 4) {
+      const len = pending.readUInt32BE(pos);
+      if (pending.length - pos - 4 < len) break;
+      yield decodeRecord(pending.subarray(pos + 4, pos + 4 + len));
+      pos += 4 + len;
+    }
+    offset += pos;
+    pending = pending.subarray(pos);
+  }
+  if (pending.length !== 0) {
+    throw new RecordCodecError(`record stream ends inside a frame at byte ${offset} (${pending.length} bytes left over)`);
+  }
+}

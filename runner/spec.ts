@@ -1,0 +1,134 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ReingestError } from './errors.ts';
+import { SpecError, array, closest, object, string, optionalString } from './validate.ts';
+import type { AnyStage, StageKind, StageRegistry } from './stage.ts';
+
+/** One step of a pipeline as written by a user: a stage name and its params. */
+export interface StepSpec {
+  readonly stage: string;
+  readonly params?: unknown;
+}
+
+export interface OutputStepSpec extends StepSpec {
+  /** File name the aggregate's result is written to under the output directory. */
+  readonly output: string;
+}
+
+/** Where source paths are fetched from. Not part of any key: the same bytes from any mirror give the same data. */
+export type MirrorSpec = { readonly url: string } | { readonly localDir: string };
+
+/** A pipeline is data: a TS module default-exporting this (see pipelines/define.ts) or a JSON file. */
+export interface PipelineSpec {
+  readonly name: string;
+  readonly description?: string;
+  readonly source: StepSpec;
+  /** The chain run once per segment: a fetch stage, a decode stage, then transforms. */
+  readonly segment: readonly StepSpec[];
+  /** Steps over all segments' outputs, in list order. */
+  readonly aggregate: readonly OutputStepSpec[];
+  readonly mirror?: MirrorSpec;
+}
+
+export interface ResolvedStep {
+  readonly stage: AnyStage;
+  /** Canonical params, as validated by the stage. */
+  readonly params: unknown;
+}
+
+export interface ResolvedPipeline {
+  readonly name: string;
+  readonly source: ResolvedStep;
+  readonly segment: readonly ResolvedStep[];
+  readonly aggregate: readonly (ResolvedStep & { readonly output: string })[];
+  /** Resolved mirror: an http(s)/file URL, or an absolute local directory to serve on loopback. */
+  readonly mirror: { readonly url: string } | { readonly localDir: string };
+  /** The spec as written, for the manifest (plain data). */
+  readonly spec: PipelineSpec;
+}
+
+export const DEFAULT_MIRROR = 'https://data.commoncrawl.org/';
+
+/** Loads and validates a pipeline file. Errors name the file and the field. */
+export async function loadPipeline(file: string, registry: StageRegistry): Promise<ResolvedPipeline> {
+  const abs = resolve(file);
+  let raw: unknown;
+  const ext = extname(abs);
+  try {
+    if (ext === '.json') {
+      const text = await readFile(abs, 'utf8');
+      try {
+        raw = JSON.parse(text);
+      } catch (err) {
+        throw new ReingestError('REINGEST_E_SPEC', `${file}: expected JSON, got a syntax error: ${(err as Error).message}`, { where: file });
+      }
+    } else if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
+      const mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+      if (mod.default === undefined) {
+        throw new ReingestError('REINGEST_E_SPEC', `${file}: expected a default export built with definePipeline(), got none`, { where: file });
+      }
+      raw = mod.default;
+    } else {
+      throw new ReingestError('REINGEST_E_SPEC', `${file}: expected a .ts, .js or .json pipeline file, got ${JSON.stringify(ext)}`, { where: file });
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new ReingestError('REINGEST_E_SPEC_NOT_FOUND', `pipeline file ${file} does not exist; pass a path such as pipelines/sample.ts`, { where: file });
+    }
+    throw err;
+  }
+  try {
+    return resolvePipeline(raw, registry, dirname(abs));
+  } catch (err) {
+    if (err instanceof SpecError) {
+      throw new ReingestError('REINGEST_E_SPEC', `${file}: ${err.message}`, { where: `${file}:${err.where}` });
+    }
+    throw err;
+  }
+}
+
+export function resolvePipeline(raw: unknown, registry: StageRegistry, baseDir: string): ResolvedPipeline {
+  const o = object(raw, 'pipeline', ['name', 'description', 'source', 'segment', 'aggregate', 'mirror']);
+  const name = string(o.name, 'name', { pattern: /^[a-z0-9][a-z0-9._-]{0,63}$/, what: 'a lower-case name of letters, digits, ".", "_" or "-"' });
+  optionalString(o.description, 'description');
+  const source = step(o.source, 'source', registry, ['list']);
+  const segRaw = array(o.segment, 'segment');
+  if (segRaw.length < 2) throw new SpecError('segment', 'a fetch stage then a decode stage, then any transforms', o.segment);
+  const segment = segRaw.map((s, i) => step(s, `segment[${i}]`, registry, i === 0 ? ['fetch'] : i === 1 ? ['decode'] : ['transform']));
+  const aggRaw = array(o.aggregate, 'aggregate');
+  const outputs = new Set<string>();
+  const aggregate = aggRaw.map((s, i) => {
+    const field = `aggregate[${i}]`;
+    const r = step(s, field, registry, ['aggregate'], ['output']);
+    const output = string(object(s, field).output, `${field}.output`, {
+      pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+      what: 'a plain file name (letters, digits, ".", "_", "-")',
+    });
+    if (outputs.has(output)) throw new SpecError(`${field}.output`, 'a file name used once', output);
+    outputs.add(output);
+    return { ...r, output };
+  });
+  let mirror: ResolvedPipeline['mirror'] = { url: DEFAULT_MIRROR };
+  if (o.mirror !== undefined) {
+    const m = object(o.mirror, 'mirror', ['url', 'localDir']);
+    if (m.url !== undefined) mirror = { url: string(m.url, 'mirror.url', { pattern: /^(https?|file):\/\/.+\/$/, what: 'an http(s):// or file:// URL ending in "/"' }) };
+    else if (m.localDir !== undefined) mirror = { localDir: resolve(baseDir, string(m.localDir, 'mirror.localDir')) };
+    else throw new SpecError('mirror', 'either url or localDir', o.mirror);
+  }
+  return { name, source, segment, aggregate, mirror, spec: raw as PipelineSpec };
+}
+
+function step(raw: unknown, field: string, registry: StageRegistry, kinds: readonly StageKind[], extra: readonly string[] = []): ResolvedStep {
+  const o = object(raw, field, ['stage', 'params', ...extra]);
+  const name = string(o.stage, `${field}.stage`);
+  const stage = registry[name];
+  const names = Object.keys(registry).sort();
+  if (!stage) throw new SpecError(`${field}.stage`, `a known stage (${names.join(', ')})`, name, closest(name, names));
+  if (!kinds.includes(stage.kind)) {
+    const fitting = names.filter((n) => kinds.includes(registry[n]!.kind));
+    throw new SpecError(`${field}.stage`, `a ${kinds.join(' or ')} stage here (${fitting.join(', ')})`, `${name} (a ${stage.kind} stage)`);
+  }
+  const params = stage.parseParams(o.params ?? {}, `${field}.params`);
+  return { stage, params };
+}

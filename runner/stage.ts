@@ -1,0 +1,102 @@
+/**
+ * The stage interface: the one runner module that stages import. A stage is a small typed unit with a
+ * name, a version (bump it whenever its output bytes may change), validated params and a streaming body
+ * that honours an AbortSignal. The runner never names a stage; it only sees these shapes.
+ */
+import type { DataRecord } from './record-codec.ts';
+
+export type { DataRecord, RecordValue } from './record-codec.ts';
+export { ReingestError } from './errors.ts';
+export * as v from './validate.ts';
+export { sha256, StreamDigest, type Digest } from '../cache/digest.ts';
+export { canonicalJson } from './canonical-json.ts';
+
+/** The part of a pino logger that stages may use. */
+export interface StageLog {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** Deterministic counters that end up in the manifest (so they must not depend on timing). */
+export interface Counters {
+  /** Counts a record dropped for a reason, e.g. `too-short`. Reasons are kebab-case and stable. */
+  drop(reason: string, n?: number): void;
+  /** Counts anything else worth reporting, e.g. `non-html`. */
+  add(name: string, n?: number): void;
+}
+
+export interface StageContext<P> {
+  readonly params: P;
+  readonly signal: AbortSignal;
+  readonly log: StageLog;
+  readonly counters: Counters;
+  /** Base URL that relative source paths are resolved against (a mirror; never hashed). */
+  readonly mirror: string;
+  /** The segment a chain stage is working on (absent for list and aggregate stages). */
+  readonly segment?: SegmentRef;
+}
+
+/** One unit of input: a file named by a path list, resolved against the mirror when fetched. */
+export interface SegmentRef {
+  /** Position in the full path list, stable whatever subset is selected. */
+  readonly index: number;
+  /** Path relative to the mirror, as written in the path list. */
+  readonly path: string;
+}
+
+export interface ListOutput {
+  /** Path of the listing relative to the mirror, its size and sha256 as fetched. */
+  readonly listing: { readonly path: string; readonly size: number; readonly sha256: `sha256:${string}` };
+  /** Selected segments, in list order. */
+  readonly segments: readonly SegmentRef[];
+}
+
+interface StageBase<P> {
+  readonly name: string;
+  /** Part of every task key: bump when the output for the same input may change. */
+  readonly version: string;
+  readonly description: string;
+  /** Validates raw params from a spec; throws a SpecError naming the field. Returns canonical params. */
+  parseParams(raw: unknown, field: string): P;
+}
+
+/** Turns the spec's source into the list of segments (e.g. fetch `warc.paths.gz`). */
+export interface ListStage<P = unknown> extends StageBase<P> {
+  readonly kind: 'list';
+  list(ctx: StageContext<P>): Promise<ListOutput>;
+}
+
+/** Opens one segment's raw bytes. The runner hashes them as they stream; they are not stored. */
+export interface FetchStage<P = unknown> extends StageBase<P> {
+  readonly kind: 'fetch';
+  open(segment: SegmentRef, ctx: StageContext<P>): AsyncIterable<Uint8Array>;
+}
+
+/** Bytes to records (e.g. a WARC reader). */
+export interface DecodeStage<P = unknown> extends StageBase<P> {
+  readonly kind: 'decode';
+  run(input: AsyncIterable<Uint8Array>, ctx: StageContext<P>): AsyncIterable<DataRecord>;
+}
+
+/** Records to records, within one segment (extract, filter, annotate). */
+export interface TransformStage<P = unknown> extends StageBase<P> {
+  readonly kind: 'transform';
+  run(input: AsyncIterable<DataRecord>, ctx: StageContext<P>): AsyncIterable<DataRecord>;
+}
+
+export interface SegmentInput {
+  readonly segment: SegmentRef;
+  readonly records: AsyncIterable<DataRecord>;
+}
+
+/** Many segments' records, in list order, to one output file (e.g. JSONL, later dedup or shards). */
+export interface AggregateStage<P = unknown> extends StageBase<P> {
+  readonly kind: 'aggregate';
+  run(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): AsyncIterable<Uint8Array>;
+}
+
+export type AnyStage = ListStage | FetchStage | DecodeStage | TransformStage | AggregateStage;
+export type StageKind = AnyStage['kind'];
+
+export type StageRegistry = Readonly<Record<string, AnyStage>>;

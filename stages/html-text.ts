@@ -1,0 +1,69 @@
+import { v, type DataRecord, type TransformStage } from '../runner/stage.ts';
+import { extractText } from './html/extract.ts';
+import { httpHeader, parseHttpResponse } from './html/http-response.ts';
+
+export interface HtmlTextParams {
+  readonly maxChars: number;
+  readonly maxDepth: number;
+}
+
+const HTML_TYPES = /^(text\/html|application\/xhtml\+xml)\b/i;
+const META_CHARSET = /<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)/i;
+
+/** Charset from the HTTP header, then a <meta> in the first 4 KiB, else UTF-8. Returns a WHATWG label. */
+export function pickCharset(contentType: string | undefined, body: Buffer): string {
+  const fromHeader = /charset\s*=\s*["']?([A-Za-z0-9._:-]+)/i.exec(contentType ?? '')?.[1];
+  const fromMeta = fromHeader ? undefined : META_CHARSET.exec(body.toString('latin1', 0, Math.min(body.length, 4096)))?.[1];
+  const label = (fromHeader ?? fromMeta ?? 'utf-8').toLowerCase();
+  try {
+    return new TextDecoder(label).encoding;
+  } catch {
+    return 'utf-8';
+  }
+}
+
+export const htmlText: TransformStage<HtmlTextParams> = {
+  kind: 'transform',
+  name: 'html-text',
+  version: '1',
+  description: 'Keeps HTML responses with status 200, decodes their charset and extracts the main text.',
+  parseParams(raw, field) {
+    const o = v.object(raw, field, ['maxChars', 'maxDepth']);
+    return {
+      maxChars: v.optionalInteger(o.maxChars, `${field}.maxChars`, 8 * 1024 * 1024, 1),
+      maxDepth: v.optionalInteger(o.maxDepth, `${field}.maxDepth`, 512, 1),
+    };
+  },
+  async *run(input, ctx) {
+    for await (const rec of input) {
+      if (rec.type !== 'response') {
+        ctx.counters.drop(`warc-${typeof rec.type === 'string' ? rec.type : 'untyped'}`);
+        continue;
+      }
+      if (!(rec.block instanceof Uint8Array)) throw new Error('Internal error: html-text expects records from warc-records');
+      const res = parseHttpResponse(Buffer.from(rec.block.buffer, rec.block.byteOffset, rec.block.byteLength));
+      if (!res) {
+        ctx.counters.drop('http-unparsable');
+        continue;
+      }
+      if (res.status !== 200) {
+        ctx.counters.drop('http-not-200');
+        continue;
+      }
+      const contentType = httpHeader(res, 'content-type');
+      if (!HTML_TYPES.test(contentType ?? '')) {
+        ctx.counters.drop('not-html');
+        continue;
+      }
+      const charset = pickCharset(contentType, res.body);
+      const html = new TextDecoder(charset).decode(res.body);
+      const { title, text } = extractText(html, ctx.params);
+      if (text.length === 0) {
+        ctx.counters.drop('no-text');
+        continue;
+      }
+      const out: DataRecord = { id: rec.id, url: rec.uri, date: rec.date, charset, title, text };
+      yield out;
+    }
+  },
+};

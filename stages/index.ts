@@ -1,0 +1,17 @@
+import type { StageRegistry } from '../runner/stage.ts';
+import { htmlText } from './html-text.ts';
+import { httpFetch } from './http-fetch.ts';
+import { jsonl } from './jsonl.ts';
+import { lengthFilter } from './length-filter.ts';
+import { pathList } from './path-list.ts';
+import { warcRecords } from './warc-records.ts';
+
+/** Every stage a spec may name. The CLI hands this to the runner; the runner itself names none. */
+export const builtinStages = {
+  [pathList.name]: pathList,
+  [httpFetch.name]: httpFetch,
+  [warcRecords.name]: warcRecords,
+  [htmlText.name]: htmlText,
+  [lengthFilter.name]: lengthFilter,
+  [jsonl.name]: jsonl,
+} satisfies StageRegistry;

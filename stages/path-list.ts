@@ -1,0 +1,76 @@
+import { gunzipSync } from 'node:zlib';
+import { ReingestError, sha256, v, type ListStage, type SegmentRef } from '../runner/stage.ts';
+import { openUrl } from './lib/open-url.ts';
+
+export interface PathListParams {
+  /** Path of the listing relative to the mirror, e.g. `crawl-data/CC-MAIN-2025-18/warc.paths.gz`. */
+  readonly pathList: string;
+  /** Pinned sha256 of the listing as fetched; the run fails if the bytes differ. */
+  readonly sha256?: string;
+  /** Deterministic selection: list positions start, start+every, ... (at most count of them). */
+  readonly select: { readonly start: number; readonly every: number; readonly count: number };
+}
+
+const MAX_LISTING_BYTES = 64 * 1024 * 1024;
+const PATH_RE = /^crawl-data\/[A-Za-z0-9._-]+\/segments\/[A-Za-z0-9._-]+\/(warc|wet|wat)\/[A-Za-z0-9._-]+\.warc(\.wet|\.wat)?\.gz$/;
+
+export const pathList: ListStage<PathListParams> = {
+  kind: 'list',
+  name: 'cc-path-list',
+  version: '1',
+  description: 'Fetches a Common Crawl path listing (warc.paths.gz), checks it, and selects segments deterministically.',
+  parseParams(raw, field) {
+    const o = v.object(raw, field, ['pathList', 'sha256', 'select']);
+    const sel = v.object(o.select ?? {}, `${field}.select`, ['start', 'every', 'count']);
+    return {
+      pathList: v.string(o.pathList, `${field}.pathList`, { pattern: /^[A-Za-z0-9._/-]+$/, what: 'a relative path such as crawl-data/CC-MAIN-2025-18/warc.paths.gz' }),
+      sha256: v.optionalString(o.sha256, `${field}.sha256`, { pattern: /^sha256:[0-9a-f]{64}$/, what: 'sha256:<64 hex digits>' }),
+      select: {
+        start: v.optionalInteger(sel.start, `${field}.select.start`, 0),
+        every: v.optionalInteger(sel.every, `${field}.select.every`, 1, 1),
+        count: v.optionalInteger(sel.count, `${field}.select.count`, Number.MAX_SAFE_INTEGER, 1),
+      },
+    };
+  },
+  async list(ctx) {
+    const { params } = ctx;
+    const url = new URL(params.pathList, ctx.mirror);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of openUrl(url, ctx.signal, ctx.log)) {
+      size += chunk.byteLength;
+      if (size > MAX_LISTING_BYTES) {
+        throw new ReingestError('REINGEST_E_PATH_LIST', `${url.href}: expected a path listing under ${MAX_LISTING_BYTES} bytes, got more; is this the right file?`, { where: url.href });
+      }
+      chunks.push(Buffer.from(chunk));
+    }
+    const bytes = Buffer.concat(chunks);
+    const digest = sha256(bytes);
+    if (params.sha256 !== undefined && params.sha256 !== digest) {
+      throw new ReingestError(
+        'REINGEST_E_PIN_MISMATCH',
+        `${url.href}: the spec pins ${params.sha256} but the listing fetched hashes to ${digest} (${size} bytes); the source changed or the mirror serves another file`,
+        { where: url.href },
+      );
+    }
+    const text = (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
+    const lines = text.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    const segments: SegmentRef[] = [];
+    lines.forEach((line, index) => {
+      if (!PATH_RE.test(line)) {
+        throw new ReingestError(
+          'REINGEST_E_PATH_LIST',
+          `${url.href} line ${index + 1}: expected a WARC/WET/WAT path like crawl-data/CC-MAIN-2025-18/segments/<seg>/warc/<name>.warc.gz, got ${JSON.stringify(line.slice(0, 100))}`,
+          { where: `${url.href}:${index + 1}` },
+        );
+      }
+    });
+    const { start, every, count } = params.select;
+    for (let i = start; i < lines.length && segments.length < count; i += every) segments.push({ index: i, path: lines[i]! });
+    if (segments.length === 0) {
+      throw new ReingestError('REINGEST_E_PATH_LIST', `${url.href}: the selection ${JSON.stringify(params.select)} picks no segment of the ${lines.length} listed`, { where: url.href });
+    }
+    return { listing: { path: params.pathList, size, sha256: digest }, segments };
+  },
+};

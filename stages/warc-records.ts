@@ -1,0 +1,55 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { v, type DecodeStage, type DataRecord } from '../runner/stage.ts';
+import { header, parseWarc } from './warc/parse.ts';
+
+export type WarcRecordsParams = Record<string, never>;
+
+/** Decompresses when the bytes start with the gzip magic (per-record members are concatenated gzip). */
+async function* maybeGunzip(input: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const it = input[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return;
+  const rest: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => ({ next: () => it.next(), return: async () => (it.return ? it.return() : { done: true, value: undefined }) }),
+  };
+  async function* all() {
+    yield first.value;
+    yield* rest;
+  }
+  if (first.value[0] !== 0x1f || first.value[1] !== 0x8b) {
+    yield* all();
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+  // pipeline() destroys the gunzip stream with the source's error (or the abort), which ends the loop below.
+  pipeline(Readable.from(all(), { objectMode: false }), gunzip, { signal }).catch(() => {});
+  yield* gunzip as AsyncIterable<Buffer>;
+}
+
+export const warcRecords: DecodeStage<WarcRecordsParams> = {
+  kind: 'decode',
+  name: 'warc-records',
+  version: '1',
+  description: 'Reads WARC records (plain or gzip, per-record members) from a byte stream.',
+  parseParams(raw, field) {
+    v.object(raw, field, []);
+    return {};
+  },
+  async *run(input, ctx) {
+    for await (const rec of parseWarc(maybeGunzip(input, ctx.signal), ctx.segment?.path ?? 'input')) {
+      const out: DataRecord = {
+        offset: rec.offset,
+        type: header(rec, 'WARC-Type') ?? null,
+        uri: header(rec, 'WARC-Target-URI')?.replace(/^<(.*)>$/, '$1') ?? null,
+        id: header(rec, 'WARC-Record-ID') ?? null,
+        date: header(rec, 'WARC-Date') ?? null,
+        contentType: header(rec, 'Content-Type') ?? null,
+        truncated: header(rec, 'WARC-Truncated') ?? null,
+        block: rec.block,
+      };
+      yield out;
+    }
+  },
+};
