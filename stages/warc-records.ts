@@ -9,16 +9,21 @@ export type WarcRecordsParams = Record<string, never>;
 /** Decompresses when the bytes start with the gzip magic (per-record members are concatenated gzip). */
 async function* maybeGunzip(input: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   const it = input[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done) return;
-  const rest: AsyncIterable<Uint8Array> = {
-    [Symbol.asyncIterator]: () => ({ next: () => it.next(), return: async () => (it.return ? it.return() : { done: true, value: undefined }) }),
-  };
-  async function* all() {
-    yield first.value;
-    yield* rest;
+  // Sniff the first two bytes, however the stream happens to be chunked.
+  const head: Uint8Array[] = [];
+  let headBytes = 0;
+  while (headBytes < 2) {
+    const next = await it.next();
+    if (next.done) break;
+    head.push(next.value);
+    headBytes += next.value.byteLength;
   }
-  if (first.value[0] !== 0x1f || first.value[1] !== 0x8b) {
+  const start = Buffer.concat(head);
+  async function* all(): AsyncGenerator<Uint8Array> {
+    if (start.length > 0) yield start;
+    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+  }
+  if (start[0] !== 0x1f || start[1] !== 0x8b) {
     yield* all();
     return;
   }

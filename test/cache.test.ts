@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { sha256 } from '../cache/digest.ts';
+import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
+import { ObjectStore } from '../cache/store.ts';
+import { collect, ROOT } from './helpers.ts';
+
+/** A fresh cache in this test's own temp dir. */
+async function store(t: { testdir(): string }): Promise<ObjectStore> {
+  const s = new ObjectStore(t.testdir());
+  await s.init();
+  return s;
+}
+
+t.test('objects are named by the sha256 of their bytes and read back verified', async (t) => {
+  const s = await store(t);
+  const { digest, size } = await s.putBytes(Buffer.from('hello'));
+  t.equal(digest, sha256('hello'));
+  t.equal(size, 5);
+  t.ok(await s.has(digest));
+  t.same(Buffer.concat(await collect(s.read(digest))), Buffer.from('hello'));
+  t.same(await readdir(join(s.root, 'tmp')), [], 'no temp file left behind');
+});
+
+t.test('an aborted writer leaves nothing visible', async (t) => {
+  const s = await store(t);
+  const w = await s.createWriter();
+  await w.write(Buffer.alloc(1024 * 1024, 1));
+  await w.abort();
+  t.same(await collect(s.listObjects()), []);
+  t.same(await readdir(join(s.root, 'tmp')), []);
+});
+
+t.test('a writer killed with SIGKILL mid-object leaves no object, only a temp file gc can remove', async (t) => {
+  const s = await store(t);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/slow-writer.ts'), s.root], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('writing') && resolve()));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('close', r));
+  t.same(await collect(s.listObjects()), [], 'no half object is visible');
+  t.equal((await readdir(join(s.root, 'tmp'))).length, 1, 'the torn write stays in tmp/');
+  const report = await collectGarbage(s, { objects: new Set(), actions: new Set() }, { dryRun: false, now: Date.now() + 2 * 3600_000 });
+  t.equal(report.removedTemp, 1);
+});
+
+t.test('action entries are create-only: a second writer learns what is there', async (t) => {
+  const s = await store(t);
+  const hex = 'ab'.repeat(32);
+  t.same(await s.writeActionOnce(hex, 'first'), { created: true });
+  t.same(await s.writeActionOnce(hex, 'second'), { created: false, existing: 'first' });
+  t.equal(await s.readAction(hex), 'first');
+});
+
+t.test('many concurrent writers of the same bytes publish one good object', async (t) => {
+  const s = await store(t);
+  const data = Buffer.alloc(2 * 1024 * 1024, 7);
+  const results = await Promise.all(Array.from({ length: 8 }, () => s.putBytes(data)));
+  t.equal(new Set(results.map((r) => r.digest)).size, 1);
+  t.equal(await s.rehash(results[0]!.digest), results[0]!.digest);
+  t.same(await readdir(join(s.root, 'tmp')), []);
+});
+
+t.test('a flipped byte is caught on read and by verify, which quarantines the object', async (t) => {
+  const s = await store(t);
+  const good = await s.putBytes(Buffer.from('the quick brown fox'));
+  const other = await s.putBytes(Buffer.from('untouched'));
+  const path = s.objectPath(good.digest);
+  const bytes = await readFile(path);
+  bytes[4] ^= 0x01;
+  await writeFile(path, bytes);
+  await t.rejects(collect(s.read(good.digest)), { code: 'REINGEST_E_CACHE_CORRUPT', message: /run `reingest cache verify`/ });
+  const report = await verifyStore(s);
+  t.equal(report.checked, 2);
+  t.equal(report.corrupt.length, 1);
+  t.equal(report.corrupt[0]!.digest, good.digest);
+  t.notOk(await s.has(good.digest), 'moved out of objects/');
+  t.ok(await s.has(other.digest));
+  t.equal((await verifyStore(s)).corrupt.length, 0, 'clean afterwards');
+});
+
+t.test('gc keeps what is referenced and drops the rest', async (t) => {
+  const s = await store(t);
+  const keep = await s.putBytes(Buffer.from('keep'));
+  const drop = await s.putBytes(Buffer.from('drop'));
+  const keepKey = sha256('k1');
+  await s.writeActionOnce(keepKey.slice(7), '{}');
+  await s.writeActionOnce(sha256('k2').slice(7), '{}');
+  const dry = await collectGarbage(s, { objects: new Set([keep.digest]), actions: new Set([keepKey]) }, { dryRun: true, now: Date.now() });
+  t.equal(dry.removedObjects, 1);
+  t.ok(await s.has(drop.digest), 'dry run removes nothing');
+  const r = await collectGarbage(s, { objects: new Set([keep.digest]), actions: new Set([keepKey]) }, { dryRun: false, now: Date.now() });
+  t.match(r, { keptObjects: 1, removedObjects: 1, removedBytes: 4, keptActions: 1, removedActions: 1 });
+  t.ok(await s.has(keep.digest));
+  t.notOk(await s.has(drop.digest));
+});

@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { runDag, type DagNode } from '../runner/scheduler.ts';
+
+const node = (id: string, deps: string[], run: (signal: AbortSignal) => Promise<void>): DagNode => ({ id, deps, run });
+
+t.test('never runs more than `concurrency` nodes at once, and runs them all', async (t) => {
+  let active = 0;
+  let peak = 0;
+  const ran: string[] = [];
+  const nodes = Array.from({ length: 12 }, (_, i) =>
+    node(`n${i}`, [], async () => {
+      active++;
+      peak = Math.max(peak, active);
+      await sleep(5 + (i % 3) * 5);
+      active--;
+      ran.push(`n${i}`);
+    }),
+  );
+  const out = await runDag(nodes, { concurrency: 3, signal: new AbortController().signal });
+  t.same(out, { status: 'done' });
+  t.equal(peak, 3);
+  t.equal(ran.length, 12);
+});
+
+t.test('a node starts only after all its deps finished', async (t) => {
+  const finished = new Set<string>();
+  const order: string[] = [];
+  const mk = (id: string, deps: string[], ms: number) =>
+    node(id, deps, async () => {
+      for (const d of deps) t.ok(finished.has(d), `${id} after ${d}`);
+      await sleep(ms);
+      finished.add(id);
+      order.push(id);
+    });
+  const out = await runDag([mk('agg', ['a', 'b', 'c'], 1), mk('a', [], 20), mk('b', [], 1), mk('c', ['b'], 5)], { concurrency: 4, signal: new AbortController().signal });
+  t.equal(out.status, 'done');
+  t.equal(order.at(-1), 'agg');
+});
+
+t.test('the first failure aborts running nodes and starts no new ones', async (t) => {
+  let sawAbort = false;
+  let lateStarted = false;
+  const boom = new Error('boom');
+  const nodes = [
+    node('slow', [], async (signal) => {
+      await sleep(1000, undefined, { signal }).catch(() => (sawAbort = true));
+      signal.throwIfAborted();
+    }),
+    node('bad', [], async () => {
+      await sleep(5);
+      throw boom;
+    }),
+    node('late', ['bad'], async () => {
+      lateStarted = true;
+    }),
+    node('queued', [], async () => {
+      lateStarted = true;
+    }),
+  ];
+  const out = await runDag(nodes, { concurrency: 2, signal: new AbortController().signal });
+  t.equal(out.status, 'failed');
+  t.same(out.status === 'failed' && out.failures.map((f) => f.id), ['bad'], 'only the real failure is reported');
+  t.ok(sawAbort, 'the running node saw the abort');
+  t.notOk(lateStarted, 'nothing started after the failure');
+});
+
+t.test('an outer abort stops the run and reports it as aborted', async (t) => {
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('SIGINT')), 10);
+  const out = await runDag([node('a', [], (signal) => sleep(2000, undefined, { signal }))], { concurrency: 1, signal: ac.signal });
+  t.equal(out.status, 'aborted');
+});
+
+t.test('cycles, unknown deps and bad concurrency are refused', async (t) => {
+  const noop = async () => {};
+  const signal = new AbortController().signal;
+  await t.rejects(runDag([node('a', ['b'], noop), node('b', ['a'], noop)], { concurrency: 1, signal }), /cycle/);
+  await t.rejects(runDag([node('a', ['zz'], noop)], { concurrency: 1, signal }), /unknown node zz/);
+  await t.rejects(runDag([node('a', [], noop)], { concurrency: 0, signal }), { code: 'REINGEST_E_USAGE' });
+});
