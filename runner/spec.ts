@@ -53,30 +53,37 @@ export const DEFAULT_MIRROR = 'https://data.commoncrawl.org/';
 /** Loads and validates a pipeline file. Errors name the file and the field. */
 export async function loadPipeline(file: string, registry: StageRegistry): Promise<ResolvedPipeline> {
   const abs = resolve(file);
-  let raw: unknown;
   const ext = extname(abs);
+  if (!['.ts', '.mts', '.js', '.mjs', '.json'].includes(ext)) {
+    throw new ReingestError('REINGEST_E_SPEC', `${file}: expected a .ts, .js or .json pipeline file, got ${JSON.stringify(ext)}`, { where: file });
+  }
+  let text: string;
   try {
-    if (ext === '.json') {
-      const text = await readFile(abs, 'utf8');
-      try {
-        raw = JSON.parse(text);
-      } catch (err) {
-        throw new ReingestError('REINGEST_E_SPEC', `${file}: expected JSON, got a syntax error: ${(err as Error).message}`, { where: file });
-      }
-    } else if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) {
-      const mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
-      if (mod.default === undefined) {
-        throw new ReingestError('REINGEST_E_SPEC', `${file}: expected a default export built with definePipeline(), got none`, { where: file });
-      }
-      raw = mod.default;
-    } else {
-      throw new ReingestError('REINGEST_E_SPEC', `${file}: expected a .ts, .js or .json pipeline file, got ${JSON.stringify(ext)}`, { where: file });
+    text = await readFile(abs, 'utf8');
+  } catch {
+    throw new ReingestError('REINGEST_E_SPEC_NOT_FOUND', `pipeline file ${file} cannot be read; pass a path such as pipelines/sample.ts`, { where: file });
+  }
+  let raw: unknown;
+  if (ext === '.json') {
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new ReingestError('REINGEST_E_SPEC', `${file}: expected JSON, got a syntax error: ${(err as Error).message}`, { where: file });
     }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new ReingestError('REINGEST_E_SPEC_NOT_FOUND', `pipeline file ${file} does not exist; pass a path such as pipelines/sample.ts`, { where: file });
+  } else {
+    let mod: { default?: unknown };
+    try {
+      mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+    } catch (err) {
+      throw new ReingestError('REINGEST_E_SPEC_LOAD', `${file}: the pipeline module failed to load: ${(err as Error).message}; fix the module (run \`npm run typecheck\`)`, {
+        where: file,
+        cause: err,
+      });
     }
-    throw err;
+    if (mod.default === undefined) {
+      throw new ReingestError('REINGEST_E_SPEC', `${file}: expected a default export built with definePipeline(), got none`, { where: file });
+    }
+    raw = mod.default;
   }
   try {
     return resolvePipeline(raw, registry, dirname(abs));

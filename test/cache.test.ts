@@ -68,7 +68,7 @@ t.test('a flipped byte is caught on read and by verify, which quarantines the ob
   const other = await s.putBytes(Buffer.from('untouched'));
   const path = s.objectPath(good.digest);
   const bytes = await readFile(path);
-  bytes[4] ^= 0x01;
+  bytes[4] = bytes[4]! ^ 0x01;
   await writeFile(path, bytes);
   await t.rejects(collect(s.read(good.digest)), { code: 'REINGEST_E_CACHE_CORRUPT', message: /run `reingest cache verify`/ });
   const report = await verifyStore(s);

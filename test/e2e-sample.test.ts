@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import type { Manifest } from '../runner/manifest.ts';
+import { ROOT, runCli, SAMPLE_PIPELINE } from './helpers.ts';
+
+/**
+ * The sample's root digest. It changes only when a stage's output or the key scheme changes on purpose;
+ * then bump the stage version and update this value in the same commit, saying why.
+ */
+export const SAMPLE_ROOT = 'sha256:e290960a7a551707a2539cf28496aa439b4c91c327d53cecd780ff037a0fdb2d';
+
+const json = (s: string) => JSON.parse(s.trim().split('\n').at(-1)!) as { root: string; manifest: string; tasksRun: number; tasksCached: number };
+const readManifest = async (p: string) => JSON.parse(await readFile(p, 'utf8')) as Manifest;
+const hashed = ({ runFacts: _, ...rest }: Manifest) => rest;
+
+t.test('sample: cold run, warm run, other concurrency, other cache: one root', async (t) => {
+  const dir = t.testdir();
+  const cache = join(dir, 'cache');
+  const first = await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'a'), '--json']);
+  t.equal(first.code, 0, first.stderr);
+  const a = json(first.stdout);
+  t.match(a.root, /^sha256:[0-9a-f]{64}$/);
+  t.equal(a.root, SAMPLE_ROOT, 'golden root (see the comment on SAMPLE_ROOT)');
+  t.equal(a.tasksRun, 10);
+  t.equal(a.tasksCached, 0);
+
+  const second = json((await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'b'), '--json'])).stdout);
+  t.equal(second.root, a.root, 'warm cache: same root');
+  t.equal(second.tasksRun, 0, 'every task is a cache hit');
+  t.equal(second.tasksCached, 10);
+
+  const one = json((await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache1'), '--out', join(dir, 'c'), '--concurrency', '1', '--json'])).stdout);
+  t.equal(one.root, a.root, '--concurrency 1 on a cold cache: same root');
+  const [ma, mb, mc] = await Promise.all([a, second, one].map((r) => readManifest(r.manifest)));
+  t.same(hashed(mb!), hashed(ma!), 'manifests equal except run facts');
+  t.same(hashed(mc!), hashed(ma!));
+  t.equal(mc!.runFacts.concurrency, 1);
+  t.same(await readFile(join(dir, 'a', 'text.jsonl')), await readFile(join(dir, 'c', 'text.jsonl')), 'same output bytes');
+});
+
+t.test('the manifest pins inputs, keys every task and digests every edge', async (t) => {
+  const dir = t.testdir();
+  const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json']);
+  const m = await readManifest(json(r.stdout).manifest);
+  const sums = new Map((await readFile(join(ROOT, 'sample/SHA256SUMS'), 'utf8')).trim().split('\n').map((l) => l.split('  ').reverse() as [string, string]));
+  t.equal(m.inputs.listing.sha256, `sha256:${sums.get('crawl-data/CC-SAMPLE/warc.paths.gz')}`);
+  t.equal(m.inputs.segments.length, 8);
+  for (const s of m.inputs.segments) t.equal(s.sha256, `sha256:${sums.get(s.path)}`, `raw digest of ${s.path} = sha256 of the file`);
+  t.same(m.tasks.map((x) => x.kind), ['list', ...Array.from({ length: 8 }, () => ['fetch', 'chain']).flat(), 'aggregate']);
+  for (const task of m.tasks) {
+    t.match(task.key, /^sha256:[0-9a-f]{64}$/);
+    for (const e of task.edges) t.match(e.digest, /^sha256:[0-9a-f]{64}$/, `${task.id} ${e.stage} edge`);
+  }
+  const chain = m.tasks.find((x) => x.kind === 'chain')!;
+  t.same(chain.edges.map((e) => [e.stage, e.stored]), [['warc-records', false], ['html-text', false], ['length-filter', true]], 'only the chain output is kept');
+  t.ok(chain.edges[1]!.counters!.drops['not-html']! >= 0);
+  t.equal(m.outputs[0]!.file, 'text.jsonl');
+  const text = await readFile(join(dir, 'out', 'text.jsonl'), 'utf8');
+  t.equal(text.trim().split('\n').length, m.tasks.filter((x) => x.kind === 'chain').reduce((n, x) => n + x.output.records!, 0), 'one line per kept record');
+  const serialized = JSON.stringify(hashed(m));
+  t.notMatch(serialized, /127\.0\.0\.1|\/tmp\/|\.tap\//, 'no host, port or path in hashed fields');
+  for (const lang of ['Привет|Весной', '町|港', 'Wiosną|Biblioteka', 'الميناء|المكتبة']) t.match(text, new RegExp(lang), `decoded text in ${lang}`);
+  t.notMatch(text, /We use cookies|cookie policy|All rights reserved/, 'boilerplate removed');
+});
+
+t.test('plan lists the DAG with keys and cache state', async (t) => {
+  const dir = t.testdir();
+  const cache = join(dir, 'cache');
+  const before = await runCli(['plan', SAMPLE_PIPELINE, '--cache', cache]);
+  t.equal(before.code, 0, before.stderr);
+  t.match(before.stdout, /segment:0 +chain +pending/);
+  t.match(before.stdout, /18 tasks, 0 cached, 18 to run/);
+  await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'out')]);
+  const after = await runCli(['plan', SAMPLE_PIPELINE, '--cache', cache, '--json']);
+  const plan = JSON.parse(after.stdout) as { tasks: { id: string; key: string | null; cached: boolean }[] };
+  t.equal(plan.tasks.length, 18);
+  t.ok(plan.tasks.every((x) => x.cached && x.key), 'all cached after a run');
+  const m = await readManifest(join(dir, 'out', 'manifest.json'));
+  t.same(plan.tasks.map((x) => x.key), m.tasks.map((x) => x.key), 'plan keys are the run keys');
+});
+
+t.test('npm start: runs the sample and prints the root', async (t) => {
+  const dir = t.testdir();
+  const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'out')]);
+  t.equal(r.code, 0);
+  t.match(r.stdout, new RegExp(`^root ${SAMPLE_ROOT}\\nmanifest .*manifest\\.json\\ntasks 10 run, 0 cached\\n$`));
+  t.equal(r.stderr, '', 'quiet on stderr at the default log level when not a TTY');
+});

@@ -1,0 +1,60 @@
+import t from 'tap';
+import { CounterSet } from '../runner/counters.ts';
+import type { DataRecord } from '../runner/stage.ts';
+import { extractText } from '../stages/html/extract.ts';
+import { htmlText, pickCharset } from '../stages/html-text.ts';
+import { collect } from './helpers.ts';
+
+const LIMITS = { maxChars: 1 << 20, maxDepth: 256 };
+
+t.test('boilerplate goes, content stays, blocks become lines', async (t) => {
+  const html = `<!doctype html><html><head><title>T &amp; co</title><style>p{}</style><script>var x = "<p>no</p>";</script></head>
+  <body class="has-header"><div id="cookie-banner">We use cookies</div><header>Site</header><nav><a>Home</a></nav>
+  <main><h1>Heading</h1><p>First   para&nbsp;with <b>bold</b> &#8212; and &#x1F600;.</p><!-- <p>comment</p> -->
+  <ul><li>one</li><li>two</li></ul><table><tr><td>a</td><td>b</td></tr></table>
+  <div class="sidebar"><p>related links</p></div><p>Last<br>line</p></main><footer>© footer</footer></body></html>`;
+  const { title, text } = extractText(html, LIMITS);
+  t.equal(title, 'T & co');
+  t.equal(text, 'Heading\nFirst para with bold — and 😀.\none\ntwo\na b\nLast\nline');
+});
+
+t.test('unclosed and mis-nested tags do not swallow the page', async (t) => {
+  const { text } = extractText('<div><p>one<div class="menu"><a>x</a></div><p>two</span></p></div><p>three', LIMITS);
+  t.equal(text, 'one\ntwo\nthree');
+});
+
+t.test('limits are sizes, not time: the cut is the same on every machine', async (t) => {
+  const html = `<p>${'word '.repeat(1000)}</p><p>tail</p>`;
+  const a = extractText(html, { maxChars: 100, maxDepth: 10 });
+  t.equal(a.text, extractText(html, { maxChars: 100, maxDepth: 10 }).text);
+  t.notMatch(a.text, /tail/);
+});
+
+t.test('charset: HTTP header, then <meta>, then UTF-8', async (t) => {
+  t.equal(pickCharset('text/html; charset=Shift_JIS', Buffer.from('<meta charset="utf-8">')), 'shift_jis');
+  t.equal(pickCharset('text/html', Buffer.from('<html><meta charset="windows-1251">')), 'windows-1251');
+  t.equal(pickCharset('text/html', Buffer.from('<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">')), 'koi8-r');
+  t.equal(pickCharset(undefined, Buffer.from('<p>none</p>')), 'utf-8');
+  t.equal(pickCharset('text/html; charset=nonsense-9', Buffer.alloc(0)), 'utf-8');
+});
+
+t.test('the stage keeps HTML 200 responses and counts every drop by reason', async (t) => {
+  const http = (status: string, type: string, body: Buffer) => Buffer.concat([Buffer.from(`HTTP/1.1 ${status}\r\nContent-Type: ${type}\r\n\r\n`), body]);
+  const recs: DataRecord[] = [
+    { type: 'warcinfo', block: Buffer.alloc(0) },
+    { type: 'request', block: Buffer.alloc(0) },
+    { type: 'response', id: 'a', uri: 'https://a.example/', date: null, block: http('200 OK', 'text/html; charset=windows-1251', Buffer.from([0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2])) },
+    { type: 'response', id: 'b', uri: 'https://b.example/', date: null, block: http('404 Not Found', 'text/html', Buffer.from('<p>gone</p>')) },
+    { type: 'response', id: 'c', uri: 'https://c.example/x.pdf', date: null, block: http('200 OK', 'application/pdf', Buffer.from('%PDF')) },
+    { type: 'response', id: 'd', uri: 'https://d.example/', date: null, block: http('200 OK', 'text/html', Buffer.from('<script>only()</script>')) },
+    { type: 'response', id: 'e', uri: 'https://e.example/', date: null, block: Buffer.from('not http at all') },
+  ];
+  const counters = new CounterSet();
+  async function* src() {
+    yield* recs;
+  }
+  const noop = () => {};
+  const out = await collect(htmlText.run(src(), { params: htmlText.parseParams({}, 'p'), signal: new AbortController().signal, log: { debug: noop, info: noop, warn: noop }, counters, mirror: '' }));
+  t.same(out.map((r) => [r.id, r.text, r.charset]), [['a', 'Привет', 'windows-1251']]);
+  t.same(counters.toJSON().drops, { 'http-not-200': 1, 'http-unparsable': 1, 'no-text': 1, 'not-html': 1, 'warc-request': 1, 'warc-warcinfo': 1 });
+});
