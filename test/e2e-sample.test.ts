@@ -2,15 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Manifest } from '../runner/manifest.ts';
-import { ROOT, runCli, SAMPLE_PIPELINE } from './helpers.ts';
+import { SAMPLE_ROOT } from './golden.ts';
+import { ROOT, runCli, runJson, SAMPLE_PIPELINE } from './helpers.ts';
 
-/**
- * The sample's root digest. It changes only when a stage's output or the key scheme changes on purpose;
- * then bump the stage version and update this value in the same commit, saying why.
- */
-export const SAMPLE_ROOT = 'sha256:e290960a7a551707a2539cf28496aa439b4c91c327d53cecd780ff037a0fdb2d';
-
-const json = (s: string) => JSON.parse(s.trim().split('\n').at(-1)!) as { root: string; manifest: string; tasksRun: number; tasksCached: number };
 const readManifest = async (p: string) => JSON.parse(await readFile(p, 'utf8')) as Manifest;
 const hashed = ({ runFacts: _, ...rest }: Manifest) => rest;
 
@@ -19,18 +13,18 @@ t.test('sample: cold run, warm run, other concurrency, other cache: one root', a
   const cache = join(dir, 'cache');
   const first = await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'a'), '--json']);
   t.equal(first.code, 0, first.stderr);
-  const a = json(first.stdout);
+  const a = runJson(first.stdout);
   t.match(a.root, /^sha256:[0-9a-f]{64}$/);
   t.equal(a.root, SAMPLE_ROOT, 'golden root (see the comment on SAMPLE_ROOT)');
   t.equal(a.tasksRun, 10);
   t.equal(a.tasksCached, 0);
 
-  const second = json((await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'b'), '--json'])).stdout);
+  const second = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'b'), '--json'])).stdout);
   t.equal(second.root, a.root, 'warm cache: same root');
   t.equal(second.tasksRun, 0, 'every task is a cache hit');
   t.equal(second.tasksCached, 10);
 
-  const one = json((await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache1'), '--out', join(dir, 'c'), '--concurrency', '1', '--json'])).stdout);
+  const one = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache1'), '--out', join(dir, 'c'), '--concurrency', '1', '--json'])).stdout);
   t.equal(one.root, a.root, '--concurrency 1 on a cold cache: same root');
   const [ma, mb, mc] = await Promise.all([a, second, one].map((r) => readManifest(r.manifest)));
   t.same(hashed(mb!), hashed(ma!), 'manifests equal except run facts');
@@ -42,7 +36,7 @@ t.test('sample: cold run, warm run, other concurrency, other cache: one root', a
 t.test('the manifest pins inputs, keys every task and digests every edge', async (t) => {
   const dir = t.testdir();
   const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json']);
-  const m = await readManifest(json(r.stdout).manifest);
+  const m = await readManifest(runJson(r.stdout).manifest);
   const sums = new Map((await readFile(join(ROOT, 'sample/SHA256SUMS'), 'utf8')).trim().split('\n').map((l) => l.split('  ').reverse() as [string, string]));
   t.equal(m.inputs.listing.sha256, `sha256:${sums.get('crawl-data/CC-SAMPLE/warc.paths.gz')}`);
   t.equal(m.inputs.segments.length, 8);

@@ -48,3 +48,15 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   for await (const x of it) out.push(x);
   return out;
 }
+
+export interface RunJson {
+  root: string;
+  manifest: string;
+  tasksRun: number;
+  tasksCached: number;
+}
+
+/** Parses the `--json` summary that `reingest run` prints as its last stdout line. */
+export function runJson(stdout: string): RunJson {
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunJson;
+}

@@ -1,0 +1,155 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { sha256 } from '../cache/digest.ts';
+import sample from '../pipelines/sample.ts';
+import type { Manifest } from '../runner/manifest.ts';
+import { ROOT, runCli, runJson, startCli } from './helpers.ts';
+import { SAMPLE_ROOT } from './golden.ts';
+import { FakeCommonCrawl, routeFolder } from './support/fake-cc.ts';
+
+
+/** The sample pipeline, but fetched from a (slow) loopback server instead of its local folder. */
+async function slowSample(t: { testdir(): string; teardown(fn: () => unknown): void }): Promise<{ dir: string; file: string; cc: FakeCommonCrawl }> {
+  const cc = new FakeCommonCrawl();
+  await routeFolder(cc, join(ROOT, 'sample'), { bytes: 16 * 1024, ms: 15 });
+  const url = await cc.start();
+  t.teardown(() => cc.stop());
+  const dir = t.testdir();
+  const file = join(dir, 'sample-remote.json');
+  await writeFile(file, JSON.stringify({ ...sample, mirror: { url } }));
+  return { dir, file, cc };
+}
+
+async function countActions(cache: string): Promise<number> {
+  let n = 0;
+  for (const d of await readdir(join(cache, 'actions')).catch(() => [])) n += (await readdir(join(cache, 'actions', d))).length;
+  return n;
+}
+
+async function waitFor(cond: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await cond()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+t.test('the mirror is not part of any key: a remote mirror gives the local sample root', async (t) => {
+  const { dir, file } = await slowSample(t);
+  const r = await runCli(['run', file, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
+});
+
+t.test('SIGKILL in the middle, then rerun: same root, clean cache, finished work reused', async (t) => {
+  const { dir, file } = await slowSample(t);
+  const cache = join(dir, 'cache');
+  const { child, done } = startCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--concurrency', '2']);
+  // list + one segment's fetch and chain entries = 3 actions: at least one segment is done, others are mid-stream.
+  await waitFor(async () => (await countActions(cache)) >= 3, 'a finished segment');
+  child.kill('SIGKILL');
+  const killed = await done;
+  t.equal(killed.signal, 'SIGKILL');
+  const actionsAtKill = await countActions(cache);
+  t.ok(actionsAtKill < 18, `killed before the end (${actionsAtKill} actions)`);
+
+  const verify1 = await runCli(['cache', 'verify', '--cache', cache, '--json']);
+  t.equal(verify1.code, 0, 'no corrupt object after kill -9');
+  t.equal(JSON.parse(verify1.stdout).corrupt.length, 0);
+
+  const rerun = await runCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--json']);
+  t.equal(rerun.code, 0, rerun.stderr);
+  const r = runJson(rerun.stdout);
+  t.equal(r.root, SAMPLE_ROOT, 'same root as an uninterrupted run');
+  t.ok(r.tasksCached >= 2, `finished tasks were reused (${r.tasksCached} cached)`);
+  t.equal((await runCli(['cache', 'verify', '--cache', cache])).code, 0);
+});
+
+t.test('SIGINT stops cleanly with exit 130 and no temp files; a rerun resumes', async (t) => {
+  const { dir, file } = await slowSample(t);
+  const cache = join(dir, 'cache');
+  const { child, done } = startCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--concurrency', '2']);
+  await waitFor(async () => (await countActions(cache)) >= 3, 'a finished segment');
+  child.kill('SIGINT');
+  const r = await done;
+  t.equal(r.code, 130, r.stderr);
+  t.match(r.stderr, /REINGEST_E_INTERRUPTED: the run was interrupted; finished tasks are cached, rerun the same command to resume/);
+  t.same(await readdir(join(cache, 'tmp')), [], 'aborted writers removed their temp files');
+  const rerun = runJson((await runCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--json'])).stdout);
+  t.equal(rerun.root, SAMPLE_ROOT);
+});
+
+t.test('a flipped byte in a cached object is caught by verify and never served', async (t) => {
+  const dir = t.testdir();
+  const cache = join(dir, 'cache');
+  const out = join(dir, 'out');
+  const first = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', cache, '--out', out, '--json'])).stdout);
+  const m = JSON.parse(await readFile(first.manifest, 'utf8')) as Manifest;
+  const chain = m.tasks.find((x) => x.id === 'segment:3')!;
+  const hex = chain.output.digest.slice(7);
+  const objPath = join(cache, 'objects', 'sha256', hex.slice(0, 2), hex);
+  const flip = async (p: string) => {
+    const bytes = await readFile(p);
+    bytes[100] = bytes[100]! ^ 0x20;
+    await writeFile(p, bytes);
+  };
+
+  // Without verify: the run's own lookup re-hashes, quarantines and recomputes.
+  await flip(objPath);
+  const healed = await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', cache, '--out', out, '--json', '--log-level', 'warn']);
+  t.equal(runJson(healed.stdout).root, SAMPLE_ROOT, 'same root: the corrupt object was not used');
+  t.match(healed.stderr, /corrupt cache object quarantined/);
+  t.ok(runJson(healed.stdout).tasksRun >= 1);
+
+  // With verify: named on stdout, exit 1, then clean.
+  const outHex = m.outputs[0]!.digest.slice(7);
+  await flip(join(cache, 'objects', 'sha256', outHex.slice(0, 2), outHex));
+  const v = await runCli(['cache', 'verify', '--cache', cache]);
+  t.equal(v.code, 1);
+  t.match(v.stdout, new RegExp(`CORRUPT sha256:${outHex} \\(bytes hash to sha256:[0-9a-f]{64}\\), moved to .*corrupt`));
+  t.equal((await runCli(['cache', 'verify', '--cache', cache])).code, 0, 'clean after quarantine');
+  const again = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', cache, '--out', out, '--json'])).stdout);
+  t.equal(again.root, SAMPLE_ROOT);
+  t.equal(sha256(await readFile(join(out, 'text.jsonl'))), m.outputs[0]!.digest, 'the output file is the good one again');
+});
+
+t.test('cache gc keeps what a manifest references and drops the rest', async (t) => {
+  const dir = t.testdir();
+  const cache = join(dir, 'cache');
+  const pipeline = join(ROOT, 'pipelines/sample.ts');
+  const run = runJson((await runCli(['run', pipeline, '--cache', cache, '--out', join(dir, 'out'), '--json'])).stdout);
+  // A second pipeline with other params leaves entries that the first manifest does not reference.
+  const other = join(dir, 'other.json');
+  await writeFile(other, JSON.stringify({ ...sample, name: 'other', mirror: { localDir: join(ROOT, 'sample') }, segment: [...sample.segment.slice(0, 3), { stage: 'length-filter', params: { minChars: 5000 } }] }));
+  t.equal((await runCli(['run', other, '--cache', cache, '--out', join(dir, 'other')])).code, 0);
+  const dry = await runCli(['cache', 'gc', '--cache', cache, '--keep', run.manifest, '--dry-run', '--json']);
+  const d = JSON.parse(dry.stdout);
+  t.ok(d.removedObjects > 0 && d.removedActions > 0, 'the other pipeline\'s entries are garbage');
+  const gc = JSON.parse((await runCli(['cache', 'gc', '--cache', cache, '--keep', run.manifest, '--json'])).stdout);
+  t.equal(gc.removedObjects, d.removedObjects);
+  const rerun = runJson((await runCli(['run', pipeline, '--cache', cache, '--out', join(dir, 'out'), '--json'])).stdout);
+  t.equal(rerun.tasksRun, 0, 'everything the kept manifest needs is still cached');
+  t.equal(rerun.root, run.root);
+});
+
+t.test('CLI usage errors are one clear line with a stable code and exit status', async (t) => {
+  const r1 = await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--concurrenc', '2']);
+  t.equal(r1.code, 2);
+  t.match(r1.stderr, /REINGEST_E_USAGE: .*'--concurrenc'.*did you mean "--concurrency"\?/);
+  const r2 = await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--concurrency', 'lots']);
+  t.equal(r2.code, 2);
+  t.match(r2.stderr, /--concurrency: expected an integer from 1 to 1024, got "lots"/);
+  const r3 = await runCli(['run', 'pipelines/nope.ts']);
+  t.equal(r3.code, 1);
+  t.match(r3.stderr, /REINGEST_E_SPEC_NOT_FOUND/);
+  t.notMatch(r3.stderr, /\n\s+at /, 'no stack trace for user errors');
+  const r4 = await runCli(['frobnicate']);
+  t.equal(r4.code, 2);
+  for (const cmd of [['--help'], ['run', '--help'], ['plan', '--help'], ['cache', '--help']]) {
+    const h = await runCli(cmd);
+    t.equal(h.code, 0);
+    t.match(h.stdout, /Example/, `${cmd.join(' ')} has examples`);
+  }
+});
