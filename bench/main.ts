@@ -1,0 +1,82 @@
+/**
+ * Benchmarks that report ratios measured in the same run (timings on shared machines are noisy).
+ *
+ *   npm run bench -- memory     peak RSS of the sample vs the sample with 8 copies of its segments
+ *   npm run bench -- cache      wall time of a cold run vs a warm (all cache hits) run
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import sample from '../pipelines/sample.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'reingest.mjs');
+
+/** Builds a mirror folder holding the sample's files `copies` times (under new names) and a pipeline over it. */
+async function scaledSample(dir: string, copies: number): Promise<string> {
+  const list = gunzipSync(await readFile(join(ROOT, 'sample/crawl-data/CC-SAMPLE/warc.paths.gz'))).toString().trim().split('\n');
+  const paths: string[] = [];
+  for (let c = 0; c < copies; c++) {
+    for (const p of list) {
+      const copy = p.replace(/-(\d{5})\.warc\.gz$/, (_, n: string) => `-${String(Number(n) + c * 1000).padStart(5, '0')}.warc.gz`);
+      await mkdir(join(dir, dirname(copy)), { recursive: true });
+      await copyFile(join(ROOT, 'sample', p), join(dir, copy));
+      paths.push(copy);
+    }
+  }
+  await writeFile(join(dir, 'crawl-data/CC-SAMPLE/warc.paths.gz'), gzipSync(`${paths.join('\n')}\n`));
+  const file = join(dir, 'pipeline.json');
+  const source = { ...sample.source, params: { pathList: 'crawl-data/CC-SAMPLE/warc.paths.gz' } };
+  await writeFile(file, JSON.stringify({ ...sample, source, mirror: { localDir: dir } }));
+  return file;
+}
+
+function timedRun(pipeline: string, cache: string, out: string): { maxRssKb: number; wallMs: number; root: string } {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, BIN, 'run', pipeline, '--cache', cache, '--out', out, '--json'], { encoding: 'utf8' });
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`run failed: ${r.stderr}`);
+  const maxRssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
+  return { maxRssKb, wallMs, root: (JSON.parse(r.stdout) as { root: string }).root };
+}
+
+async function memory(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'reingest-bench-'));
+  try {
+    const rows = [];
+    for (const copies of (process.env.BENCH_COPIES ?? "1,8").split(",").map(Number)) {
+      const dir = join(work, `x${copies}`);
+      const pipeline = await scaledSample(dir, copies);
+      const bytes = Number(execFileSync('du', ['-sb', join(dir, 'crawl-data')], { encoding: 'utf8' }).split('\t')[0]);
+      const r = timedRun(pipeline, join(dir, 'cache'), join(dir, 'out'));
+      rows.push({ copies, inputMB: (bytes / 1e6).toFixed(1), peakRssMB: (r.maxRssKb / 1024).toFixed(1), wallS: (r.wallMs / 1000).toFixed(2) });
+    }
+    console.table(rows);
+    console.log(`peak RSS ratio 8x/1x: ${(Number(rows[1]!.peakRssMB) / Number(rows[0]!.peakRssMB)).toFixed(2)} (input ratio ${(Number(rows[1]!.inputMB) / Number(rows[0]!.inputMB)).toFixed(1)})`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function cache(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'reingest-bench-'));
+  try {
+    const pipeline = join(ROOT, 'pipelines/sample.ts');
+    const cold = timedRun(pipeline, join(work, 'cache'), join(work, 'out'));
+    const warm = timedRun(pipeline, join(work, 'cache'), join(work, 'out'));
+    console.table([
+      { run: 'cold', wallS: (cold.wallMs / 1000).toFixed(2), root: cold.root.slice(0, 20) },
+      { run: 'warm', wallS: (warm.wallMs / 1000).toFixed(2), root: warm.root.slice(0, 20) },
+    ]);
+    console.log(`warm/cold wall-time ratio: ${(warm.wallMs / cold.wallMs).toFixed(2)} (includes ~0.5 s of process start-up and TS loading in both)`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+const which = process.argv[2] ?? 'all';
+if (which === 'memory' || which === 'all') await memory();
+if (which === 'cache' || which === 'all') await cache();
