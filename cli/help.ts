@@ -4,7 +4,8 @@ export const HELP: Record<string, string> = {
 Usage: reingest <command> [options]
 
 Commands:
-  run <pipeline>        run a pipeline, write its outputs and manifest, print the root digest
+  run <pipeline>        run a pipeline, write its outputs and manifest, print the root digest;
+                        a manifest.json in place of the pipeline reruns it with every input pinned
   plan <pipeline>       show the task DAG: ids, keys, and whether each is cached
   cache verify          re-hash every cached object; quarantine corrupt ones
   cache gc --keep M     drop cache entries that no kept manifest references
@@ -35,6 +36,7 @@ run resumes where it stopped. The root digest does not depend on --concurrency o
 
 Options:
   --concurrency N       tasks at once (default: number of cores)
+  --mirror URL|DIR      fetch source paths from here instead of the spec's mirror (never hashed)
   --out DIR             where outputs and manifest.json go (default out/<pipeline name>)
   --cache DIR           cache directory
   --json                print {"root","manifest","tasksRun","tasksCached"} on stdout
@@ -45,6 +47,8 @@ Examples:
   reingest run pipelines/sample.ts
   reingest run pipelines/sample.ts --concurrency 1 --json
   REINGEST_CACHE=/shared/cache reingest run pipelines/sample.json --out /data/sample
+  reingest run out/sample/manifest.json --out /tmp/rebuild     # rebuild from the manifest alone
+  reingest run manifest.json --mirror https://data.commoncrawl.org/
 `,
   plan: `reingest plan <pipeline> [options]
 
@@ -52,7 +56,7 @@ Prints the DAG: one line per task with its id, kind, key and cache state. Only t
 is fetched (and cached). A chain key shows "pending" until its segment's bytes have been hashed once.
 
 Options:
-  --cache DIR   --json   --log-level LEVEL
+  --cache DIR   --mirror URL|DIR   --json   --log-level LEVEL
 
 Example:
   reingest plan pipelines/sample.ts

@@ -8,7 +8,7 @@ import { EXIT, isReingestError, ReingestError } from '../runner/errors.ts';
 import type { Manifest } from '../runner/manifest.ts';
 import { planPipeline } from '../runner/plan.ts';
 import { runPipeline } from '../runner/run.ts';
-import { loadPipeline } from '../runner/spec.ts';
+import { loadPipeline, parseMirror, type ResolvedPipeline } from '../runner/spec.ts';
 import { builtinStages } from '../stages/index.ts';
 import { HELP } from './help.ts';
 import { createLogger, isLogLevel } from './log.ts';
@@ -26,6 +26,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 const COMMON = {
   cache: { type: 'string' },
+  mirror: { type: 'string' },
   'log-level': { type: 'string' },
   json: { type: 'boolean' },
   debug: { type: 'boolean' },
@@ -81,6 +82,12 @@ function logger(level: string | undefined) {
   return createLogger(l);
 }
 
+/** Loads a pipeline file (or a manifest, to rerun it); --mirror replaces where sources are fetched from. */
+async function load(file: string, mirror: string | undefined): Promise<ResolvedPipeline> {
+  const p = await loadPipeline(file, builtinStages);
+  return mirror === undefined ? p : { ...p, mirror: parseMirror(mirror, process.cwd()) };
+}
+
 function onePipeline(positionals: string[], command: string): string {
   if (positionals.length !== 1) throw new UsageError(`${command}: expected one pipeline file, got ${positionals.length}. See \`reingest ${command} --help\``);
   return positionals[0]!;
@@ -92,7 +99,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
   const file = onePipeline(positionals, 'run');
   const log = logger(values['log-level']);
   const conc = concurrency(values.concurrency);
-  const pipeline = await loadPipeline(file, builtinStages);
+  const pipeline = await load(file, values.mirror);
   const progress = io.stderr.isTTY && !values.quiet && !values.json ? new Progress(io.stderr) : undefined;
   let summary;
   try {
@@ -120,7 +127,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
 async function cmdPlan(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, COMMON, 'plan');
   if (values.help) return help(io, 'plan');
-  const pipeline = await loadPipeline(onePipeline(positionals, 'plan'), builtinStages);
+  const pipeline = await load(onePipeline(positionals, 'plan'), values.mirror);
   const tasks = await planPipeline(pipeline, { cacheDir: cacheDir(values.cache, io.env), signal: io.signal, log: logger(values['log-level']) });
   if (values.json) {
     io.stdout.write(`${JSON.stringify({ pipeline: pipeline.name, tasks })}\n`);

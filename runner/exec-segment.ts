@@ -27,7 +27,18 @@ export async function runSegment(env: ExecEnv, p: ResolvedPipeline, listing: Dig
   const fetchPre = fetchPreimage(fetchStep, listing, segment.path);
   const chainPre = (raw: Digest) => chainPreimage([decodeStep, ...transformSteps], raw);
 
+  const pin = p.pins?.get(segment.path);
+  const checkPin = (got: Digest, bytes: number) => {
+    if (pin && pin.sha256 !== got) {
+      throw new ReingestError(
+        'REINGEST_E_PIN_MISMATCH',
+        `segment ${segment.path}: the manifest pins ${pin.sha256} (${pin.size} bytes), the bytes fetched hash to ${got} (${bytes} bytes); the source moved upstream or the mirror serves another file`,
+        { where: segment.path },
+      );
+    }
+  };
   const fetchLook = await lookup(env, fetchPre);
+  if (fetchLook.hit) checkPin(fetchLook.hit.output.digest, fetchLook.hit.output.bytes);
   if (fetchLook.hit) {
     const chainLook = await lookup(env, chainPre(fetchLook.hit.output.digest));
     if (chainLook.hit) {
@@ -60,6 +71,7 @@ export async function runSegment(env: ExecEnv, p: ResolvedPipeline, listing: Dig
     await drain(stream);
     signal.throwIfAborted();
     rawDigest = raw.digest();
+    checkPin(rawDigest, raw.bytes);
     if (fetchLook.hit && fetchLook.hit.output.digest !== rawDigest) {
       throw new ReingestError(
         'REINGEST_E_SOURCE_CHANGED',

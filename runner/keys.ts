@@ -19,7 +19,8 @@ export interface KeyPreimage {
 }
 
 export function stageIdentity(step: ResolvedStep): KeyPreimage['stages'][number] {
-  return { name: step.stage.name, version: step.stage.version, params: step.params };
+  const stage = step.stage as { keyParams?(p: unknown): unknown } & ResolvedStep['stage'];
+  return { name: stage.name, version: stage.version, params: stage.keyParams ? stage.keyParams(step.params) : step.params };
 }
 
 export function taskKey(pre: KeyPreimage): Digest {

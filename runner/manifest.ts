@@ -1,7 +1,6 @@
 import { merkleRoot, type Digest } from '../cache/digest.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { stageIdentity } from './keys.ts';
-import type { ResolvedPipeline } from './spec.ts';
+import type { ResolvedPipeline, ResolvedStep } from './spec.ts';
 import type { ListOutput } from './stage.ts';
 import type { Edge, TaskResult } from './task-result.ts';
 
@@ -47,12 +46,14 @@ export interface RunFacts {
   readonly mirror: string;
 }
 
+/** The resolved spec as the manifest records it: every param, pins included, so the manifest can be rerun. */
 export function pipelineIdentity(p: ResolvedPipeline) {
+  const step = (s: ResolvedStep) => ({ stage: s.stage.name, version: s.stage.version, params: s.params });
   return {
     name: p.name,
-    source: stageIdentity(p.source),
-    segment: p.segment.map(stageIdentity),
-    aggregate: p.aggregate.map((a) => ({ ...stageIdentity(a), output: a.output })),
+    source: step(p.source),
+    segment: p.segment.map(step),
+    aggregate: p.aggregate.map((a) => ({ ...step(a), output: a.output })),
   };
 }
 

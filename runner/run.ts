@@ -107,7 +107,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         concurrency: opts.concurrency,
         tasksRun: 1 + segments.length + aggregates.length - cachedCount,
         tasksCached: cachedCount,
-        mirror: 'localDir' in p.mirror ? pathToFileURL(p.mirror.localDir).href : p.mirror.url,
+        mirror: 'localDir' in p.mirror ? `${pathToFileURL(p.mirror.localDir).href}/` : p.mirror.url,
       },
     };
     const manifestPath = join(opts.outDir, 'manifest.json');

@@ -3,6 +3,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ReingestError } from './errors.ts';
 import { SpecError, array, closest, object, string, optionalString } from './validate.ts';
+import { specFromManifest, type SegmentPin } from './rerun.ts';
 import type { AnyStage, StageKind, StageRegistry } from './stage.ts';
 
 /** One step of a pipeline as written by a user: a stage name and its params. */
@@ -46,9 +47,22 @@ export interface ResolvedPipeline {
   readonly mirror: { readonly url: string } | { readonly localDir: string };
   /** The spec as written, for the manifest (plain data). */
   readonly spec: PipelineSpec;
+  /** Segment digests that fetched bytes must match (set when rerunning a manifest). */
+  readonly pins?: ReadonlyMap<string, SegmentPin>;
 }
 
 export const DEFAULT_MIRROR = 'https://data.commoncrawl.org/';
+const MIRROR_URL = /^(https?|file):\/\/.+\/$/;
+
+/** Parses a --mirror value: a URL ending in "/" or a local folder (served on loopback). */
+export function parseMirror(value: string, baseDir: string): ResolvedPipeline['mirror'] {
+  if (/^[a-z]+:\/\//.test(value)) {
+    const url = value.endsWith('/') ? value : `${value}/`;
+    if (!MIRROR_URL.test(url)) throw new SpecError('--mirror', 'an http(s):// or file:// URL, or a local folder', value);
+    return { url };
+  }
+  return { localDir: resolve(baseDir, value) };
+}
 
 /** Loads and validates a pipeline file. Errors name the file and the field. */
 export async function loadPipeline(file: string, registry: StageRegistry): Promise<ResolvedPipeline> {
@@ -86,6 +100,20 @@ export async function loadPipeline(file: string, registry: StageRegistry): Promi
     raw = mod.default;
   }
   try {
+    if ((raw as { schema?: unknown })?.schema === 'reingest-manifest/1') {
+      const { spec, versions, pins } = specFromManifest(raw);
+      for (const [name, version] of versions) {
+        const have = registry[name]?.version;
+        if (have !== undefined && have !== version) {
+          throw new ReingestError(
+            'REINGEST_E_MANIFEST',
+            `${file}: the manifest was made with stage ${name} version ${version}, this reingest has version ${have}; rerun it with the reingest version named in manifest.tool.version`,
+            { where: file },
+          );
+        }
+      }
+      return { ...resolvePipeline(spec, registry, dirname(abs)), pins };
+    }
     return resolvePipeline(raw, registry, dirname(abs));
   } catch (err) {
     if (err instanceof SpecError) {
@@ -119,7 +147,7 @@ export function resolvePipeline(raw: unknown, registry: StageRegistry, baseDir: 
   let mirror: ResolvedPipeline['mirror'] = { url: DEFAULT_MIRROR };
   if (o.mirror !== undefined) {
     const m = object(o.mirror, 'mirror', ['url', 'localDir']);
-    if (m.url !== undefined) mirror = { url: string(m.url, 'mirror.url', { pattern: /^(https?|file):\/\/.+\/$/, what: 'an http(s):// or file:// URL ending in "/"' }) };
+    if (m.url !== undefined) mirror = { url: string(m.url, 'mirror.url', { pattern: MIRROR_URL, what: 'an http(s):// or file:// URL ending in "/"' }) };
     else if (m.localDir !== undefined) mirror = { localDir: resolve(baseDir, string(m.localDir, 'mirror.localDir')) };
     else throw new SpecError('mirror', 'either url or localDir', o.mirror);
   }

@@ -59,6 +59,11 @@ interface StageBase<P> {
   readonly description: string;
   /** Validates raw params from a spec; throws a SpecError naming the field. Returns canonical params. */
   parseParams(raw: unknown, field: string): P;
+  /**
+   * The params that determine the output, for task keys. Defaults to all of them. Checks, such as a pinned
+   * digest, are left out: adding a pin must not change a key, only fail the run when the bytes differ.
+   */
+  keyParams?(params: P): unknown;
 }
 
 /** Turns the spec's source into the list of segments (e.g. fetch `warc.paths.gz`). */

@@ -32,6 +32,9 @@ export const pathList: ListStage<PathListParams> = {
       },
     };
   },
+  keyParams({ pathList, select }) {
+    return { pathList, select };
+  },
   async list(ctx) {
     const { params } = ctx;
     const url = new URL(params.pathList, ctx.mirror);
