@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { ReingestError } from './errors.ts';
 
@@ -35,6 +36,8 @@ export async function runDag(nodes: readonly DagNode[], opts: { concurrency: num
   assertAcyclic(nodes, dependents);
 
   const inner = new AbortController();
+  // Every running stage (HTTP body, gunzip pipeline, file streams) listens on this one signal.
+  setMaxListeners(Math.max(10, opts.concurrency * 16), inner.signal);
   const onOuterAbort = () => inner.abort(opts.signal.reason);
   if (opts.signal.aborted) onOuterAbort();
   else opts.signal.addEventListener('abort', onOuterAbort, { once: true });

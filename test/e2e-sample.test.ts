@@ -33,6 +33,18 @@ t.test('sample: cold run, warm run, other concurrency, other cache: one root', a
   t.same(await readFile(join(dir, 'a', 'text.jsonl')), await readFile(join(dir, 'c', 'text.jsonl')), 'same output bytes');
 });
 
+t.test('time zone, locale and an odd concurrency change nothing, and nothing is printed on stderr', async (t) => {
+  const dir = t.testdir();
+  const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--concurrency', '7', '--json'], {
+    TZ: 'Pacific/Chatham',
+    LANG: 'tr_TR.UTF-8',
+    LC_ALL: 'tr_TR.UTF-8',
+  });
+  t.equal(r.code, 0);
+  t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
+  t.equal(r.stderr, '');
+});
+
 t.test('the manifest pins inputs, keys every task and digests every edge', async (t) => {
   const dir = t.testdir();
   const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json']);
