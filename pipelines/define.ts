@@ -1,4 +1,4 @@
-import type { AnyStage, AggregateStage, FetchStage, DecodeStage, ListStage, TransformStage } from '../runner/stage.ts';
+import type { AnyStage } from '../runner/stage.ts';
 import type { MirrorSpec, OutputStepSpec, PipelineSpec, StepSpec } from '../runner/spec.ts';
 
 type ParamsOf<S> = S extends { parseParams(raw: unknown, field: string): infer P } ? P : never;
@@ -26,5 +26,3 @@ export function definePipeline(spec: {
 }): PipelineSpec {
   return spec;
 }
-
-export type { ListStage, FetchStage, DecodeStage, TransformStage, AggregateStage };
