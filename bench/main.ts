@@ -3,6 +3,7 @@
  *
  *   npm run bench -- memory     peak RSS of the sample vs the sample with 8 copies of its segments
  *   npm run bench -- cache      wall time of a cold run vs a warm (all cache hits) run
+ *   env: BENCH_COPIES=1,8,32 (scales for memory), BENCH_NODE_ARGS="--max-old-space-size=48" (node flags for the runs)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -36,7 +37,8 @@ async function scaledSample(dir: string, copies: number): Promise<string> {
 
 function timedRun(pipeline: string, cache: string, out: string): { maxRssKb: number; wallMs: number; root: string } {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, BIN, 'run', pipeline, '--cache', cache, '--out', out, '--json'], { encoding: 'utf8' });
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, ...nodeArgs, BIN, 'run', pipeline, '--cache', cache, '--out', out, '--json'], { encoding: 'utf8' });
   const wallMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`run failed: ${r.stderr}`);
   const maxRssKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1]);
