@@ -17,6 +17,16 @@ export class ReingestError extends Error {
   }
 }
 
+/**
+ * Thrown by a stage when the segment must be read again from the start (the source object changed while
+ * it was streamed). The runner discards the partial work and reruns the chain a bounded number of times.
+ */
+export class RestartSegment extends ReingestError {
+  constructor(message: string, where: string) {
+    super('REINGEST_E_SOURCE_RESTART', message, { where });
+  }
+}
+
 export function isReingestError(err: unknown): err is ReingestError {
   return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[BRAND] === true;
 }

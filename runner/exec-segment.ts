@@ -1,11 +1,14 @@
 import { StreamDigest, type Digest } from '../cache/digest.ts';
-import { ReingestError } from './errors.ts';
+import { ReingestError, RestartSegment } from './errors.ts';
 import { drain, edge, lookup, record, RecordEdge, stageContext, tapBytes, tapRecords, type ExecEnv } from './exec-common.ts';
 import { chainPreimage, fetchPreimage, taskKey } from './keys.ts';
 import type { DataRecord } from './record-codec.ts';
 import type { ResolvedPipeline } from './spec.ts';
 import type { DecodeStage, FetchStage, SegmentRef, TransformStage } from './stage.ts';
 import type { Edge, TaskResult } from './task-result.ts';
+
+/** How often a segment may restart because its source changed mid-stream before the run fails. */
+const MAX_RESTARTS = 3;
 
 export interface SegmentOutcome {
   readonly segment: SegmentRef;
@@ -48,64 +51,75 @@ export async function runSegment(env: ExecEnv, p: ResolvedPipeline, listing: Dig
   }
 
   env.emit({ type: 'task-start', id });
-  const fetchCtx = stageContext(env, fetchStep, signal, segment);
-  const decodeCtx = stageContext(env, decodeStep, signal, segment);
-  const transformCtxs = transformSteps.map((s) => stageContext(env, s, signal, segment));
+  const streamOnce = async (): Promise<SegmentOutcome> => {
+    const fetchCtx = stageContext(env, fetchStep, signal, segment);
+    const decodeCtx = stageContext(env, decodeStep, signal, segment);
+    const transformCtxs = transformSteps.map((s) => stageContext(env, s, signal, segment));
 
-  const raw = new StreamDigest();
-  const rawStream = tapBytes((fetchStep.stage as FetchStage).open(segment, fetchCtx), raw);
-  const recordEdges: RecordEdge[] = [new RecordEdge()];
-  const writer = await env.store.createWriter();
-  let stream: AsyncIterable<DataRecord> = (decodeStep.stage as DecodeStage).run(rawStream, decodeCtx);
-  const lastIndex = transformSteps.length;
-  stream = tapRecords(stream, recordEdges[0]!, lastIndex === 0 ? writer : undefined);
-  transformSteps.forEach((step, i) => {
-    const acc = new RecordEdge();
-    recordEdges.push(acc);
-    stream = tapRecords((step.stage as TransformStage).run(stream, transformCtxs[i]!), acc, i + 1 === lastIndex ? writer : undefined);
-  });
+    const raw = new StreamDigest();
+    const rawStream = tapBytes((fetchStep.stage as FetchStage).open(segment, fetchCtx), raw);
+    const recordEdges: RecordEdge[] = [new RecordEdge()];
+    const writer = await env.store.createWriter();
+    let stream: AsyncIterable<DataRecord> = (decodeStep.stage as DecodeStage).run(rawStream, decodeCtx);
+    const lastIndex = transformSteps.length;
+    stream = tapRecords(stream, recordEdges[0]!, lastIndex === 0 ? writer : undefined);
+    transformSteps.forEach((step, i) => {
+      const acc = new RecordEdge();
+      recordEdges.push(acc);
+      stream = tapRecords((step.stage as TransformStage).run(stream, transformCtxs[i]!), acc, i + 1 === lastIndex ? writer : undefined);
+    });
 
-  let committed: { digest: Digest; size: number };
-  let rawDigest: Digest;
-  try {
-    await drain(stream);
-    signal.throwIfAborted();
-    rawDigest = raw.digest();
-    checkPin(rawDigest, raw.bytes);
-    if (fetchLook.hit && fetchLook.hit.output.digest !== rawDigest) {
-      throw new ReingestError(
-        'REINGEST_E_SOURCE_CHANGED',
-        `segment ${segment.path}: an earlier fetch recorded ${fetchLook.hit.output.digest} (${fetchLook.hit.output.bytes} bytes), this fetch gave ${rawDigest} (${raw.bytes} bytes); ` +
-          'the source moved or the mirror serves another file — check the mirror, or clear the cache entry to accept the new bytes',
-        { where: segment.path },
-      );
+    let committed: { digest: Digest; size: number };
+    let rawDigest: Digest;
+    try {
+      await drain(stream);
+      signal.throwIfAborted();
+      rawDigest = raw.digest();
+      checkPin(rawDigest, raw.bytes);
+      if (fetchLook.hit && fetchLook.hit.output.digest !== rawDigest) {
+        throw new ReingestError(
+          'REINGEST_E_SOURCE_CHANGED',
+          `segment ${segment.path}: an earlier fetch recorded ${fetchLook.hit.output.digest} (${fetchLook.hit.output.bytes} bytes), this fetch gave ${rawDigest} (${raw.bytes} bytes); ` +
+            'the source moved or the mirror serves another file — check the mirror, or clear the cache entry to accept the new bytes',
+          { where: segment.path },
+        );
+      }
+      committed = await writer.commit();
+    } catch (err) {
+      await writer.abort();
+      throw err;
     }
-    committed = await writer.commit();
-  } catch (err) {
-    await writer.abort();
-    throw err;
-  }
 
-  const fetchResult: TaskResult = fetchLook.hit ?? {
-    schema: 'reingest-action/1',
-    key: fetchLook.key,
-    preimage: fetchPre,
-    edges: [edge(fetchStep.stage.name, rawDigest, raw.bytes, false, { counters: fetchCtx.counters.toJSON() })],
-    output: edge(fetchStep.stage.name, rawDigest, raw.bytes, false),
+    const fetchResult: TaskResult = fetchLook.hit ?? {
+      schema: 'reingest-action/1',
+      key: fetchLook.key,
+      preimage: fetchPre,
+      edges: [edge(fetchStep.stage.name, rawDigest, raw.bytes, false, { counters: fetchCtx.counters.toJSON() })],
+      output: edge(fetchStep.stage.name, rawDigest, raw.bytes, false),
+    };
+    if (!fetchLook.hit) await record(env, fetchResult, id);
+
+    const ctxs = [decodeCtx, ...transformCtxs];
+    const steps = [decodeStep, ...transformSteps];
+    const edges: Edge[] = recordEdges.map((acc, i) => {
+      const digest = acc.hash.digest();
+      return edge(steps[i]!.stage.name, digest, acc.hash.bytes, i === recordEdges.length - 1, { records: acc.records, counters: ctxs[i]!.counters.toJSON() });
+    });
+    const output = edges[edges.length - 1]!;
+    if (output.digest !== committed.digest) throw new Error(`Internal error: segment ${segment.index} output edge ${output.digest} != stored ${committed.digest}`);
+    const chainPre2 = chainPre(rawDigest);
+    const chainResult: TaskResult = { schema: 'reingest-action/1', key: taskKey(chainPre2), preimage: chainPre2, edges, output };
+    await record(env, chainResult, id);
+    env.emit({ type: 'task-done', id, key: chainResult.key, bytesIn: raw.bytes });
+    return { segment, fetch: fetchResult, chain: chainResult, cached: false };
   };
-  if (!fetchLook.hit) await record(env, fetchResult, id);
-
-  const ctxs = [decodeCtx, ...transformCtxs];
-  const steps = [decodeStep, ...transformSteps];
-  const edges: Edge[] = recordEdges.map((acc, i) => {
-    const digest = acc.hash.digest();
-    return edge(steps[i]!.stage.name, digest, acc.hash.bytes, i === recordEdges.length - 1, { records: acc.records, counters: ctxs[i]!.counters.toJSON() });
-  });
-  const output = edges[edges.length - 1]!;
-  if (output.digest !== committed.digest) throw new Error(`Internal error: segment ${segment.index} output edge ${output.digest} != stored ${committed.digest}`);
-  const chainPre2 = chainPre(rawDigest);
-  const chainResult: TaskResult = { schema: 'reingest-action/1', key: taskKey(chainPre2), preimage: chainPre2, edges, output };
-  await record(env, chainResult, id);
-  env.emit({ type: 'task-done', id, key: chainResult.key, bytesIn: raw.bytes });
-  return { segment, fetch: fetchResult, chain: chainResult, cached: false };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await streamOnce();
+    } catch (err) {
+      // The source changed under us: what went downstream belongs to the old bytes, so start over.
+      if (!(err instanceof RestartSegment) || attempt >= MAX_RESTARTS || signal.aborted) throw err;
+      env.log.warn({ segment: segment.path, attempt, reason: err.message }, 'restarting segment');
+    }
+  }
 }

@@ -1,15 +1,32 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** One scripted misbehaviour, used for one request and then dropped. */
+export type Fault =
+  | { kind: 'status'; status: number; headers?: Record<string, string> }
+  /** Send the headers and `afterBytes` of the body, then cut the connection. */
+  | { kind: 'reset'; afterBytes: number }
+  /** Send `afterBytes`, then go silent for `ms` (longer than the client's stall timeout). */
+  | { kind: 'stall'; afterBytes: number; ms: number }
+  /** Replace the object (new bytes, new ETag) before answering this request. */
+  | { kind: 'change'; body: Buffer }
+  /** Answer range requests with the whole object and status 200 (a server without range support). */
+  | { kind: 'ignore-range' };
+
 export interface Route {
-  status?: number;
   body: Buffer | string;
+  status?: number;
   headers?: Record<string, string>;
   /** Bytes per write and a pause between writes, to slow a stream down. */
   trickle?: { bytes: number; ms: number };
+  faults?: Fault[];
 }
 
-/** A loopback stand-in for data.commoncrawl.org with per-path responses and a request log. */
+/**
+ * A loopback stand-in for data.commoncrawl.org: per-path bodies with ETag, Last-Modified and
+ * `Range: bytes=N-` + `If-Range` as S3/CloudFront answer them, scripted faults, and a request log.
+ */
 export class FakeCommonCrawl {
   readonly routes = new Map<string, Route>();
   readonly requests: { path: string; headers: IncomingHttpHeaders }[] = [];
@@ -17,20 +34,49 @@ export class FakeCommonCrawl {
   url = '';
 
   constructor() {
-    this.#server = createServer(async (req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname.slice(1);
-      this.requests.push({ path, headers: req.headers });
-      const route = this.routes.get(path);
-      if (!route) return void res.writeHead(404).end('<html>Not Found</html>');
-      const body = Buffer.from(route.body);
-      res.writeHead(route.status ?? 200, { 'content-length': String(body.length), ...route.headers });
-      if (!route.trickle) return void res.end(body);
-      for (let i = 0; i < body.length && !res.destroyed; i += route.trickle.bytes) {
-        res.write(body.subarray(i, i + route.trickle.bytes));
-        await new Promise((r) => setTimeout(r, route.trickle!.ms));
-      }
-      res.end();
+    this.#server = createServer((req, res) => {
+      void this.#handle(req.url ?? '/', req.headers, res);
     });
+  }
+
+  async #handle(rawUrl: string, headers: IncomingHttpHeaders, res: ServerResponse): Promise<void> {
+    const path = new URL(rawUrl, 'http://x').pathname.slice(1);
+    this.requests.push({ path, headers });
+    const route = this.routes.get(path);
+    if (!route) return void res.writeHead(404, { 'content-type': 'text/html' }).end('<html>Not Found</html>');
+    let fault = route.faults?.shift();
+    if (fault?.kind === 'change') {
+      route.body = fault.body;
+      fault = route.faults?.shift();
+    }
+    if (fault?.kind === 'status') return void res.writeHead(fault.status, fault.headers).end('Slow Down');
+    const body = Buffer.from(route.body);
+    const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+    const base = { etag, 'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT', 'accept-ranges': 'bytes', ...route.headers };
+    const range = /^bytes=(\d+)-$/.exec(String(headers.range ?? ''));
+    const ifRange = headers['if-range'];
+    const useRange = range && fault?.kind !== 'ignore-range' && (ifRange === undefined || ifRange === etag);
+    const start = useRange ? Number(range[1]) : 0;
+    if (useRange && start >= body.length) return void res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+    res.writeHead(useRange ? 206 : (route.status ?? 200), {
+      ...base,
+      'content-length': String(body.length - start),
+      ...(useRange ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+    });
+    const part = body.subarray(start);
+    if (fault?.kind === 'reset' || fault?.kind === 'stall') {
+      // Wait until the bytes are handed to the kernel, so the client sees exactly afterBytes before the cut.
+      await new Promise<void>((r) => res.write(part.subarray(0, fault.afterBytes), () => r()));
+      await new Promise((r) => setTimeout(r, fault.kind === 'stall' ? fault.ms : 30));
+      res.destroy();
+      return;
+    }
+    if (!route.trickle) return void res.end(part);
+    for (let i = 0; i < part.length && !res.destroyed; i += route.trickle.bytes) {
+      res.write(part.subarray(i, i + route.trickle.bytes));
+      await new Promise((r) => setTimeout(r, route.trickle!.ms));
+    }
+    res.end();
   }
 
   async start(): Promise<string> {

@@ -1,0 +1,56 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import sample from '../pipelines/sample.ts';
+import { SAMPLE_ROOT } from './golden.ts';
+import { ROOT, runCli, runJson } from './helpers.ts';
+import { FakeCommonCrawl, routeFolder } from './support/fake-cc.ts';
+
+const seg = (cc: FakeCommonCrawl, i: number) => [...cc.routes.keys()].filter((k) => k.endsWith('.warc.gz')).sort()[i]!;
+
+async function faultySample(t: { testdir(): string; teardown(fn: () => unknown): void }, configure: (cc: FakeCommonCrawl) => void) {
+  const cc = new FakeCommonCrawl();
+  await routeFolder(cc, join(ROOT, 'sample'));
+  configure(cc);
+  const url = await cc.start();
+  t.teardown(() => cc.stop());
+  const dir = t.testdir();
+  const file = join(dir, 'faulty.json');
+  const [fetch, ...rest] = sample.segment;
+  await writeFile(file, JSON.stringify({ ...sample, mirror: { url }, segment: [{ ...fetch, params: { backoffMs: 1000, maxBackoffMs: 2000, stallSeconds: 1 } }, ...rest] }));
+  return { dir, file, cc };
+}
+
+t.test('every recoverable fault gives the clean run\'s root', async (t) => {
+  const { dir, file, cc } = await faultySample(t, (cc) => {
+    cc.routes.get(seg(cc, 0))!.faults = [{ kind: 'reset', afterBytes: 10_000 }, { kind: 'reset', afterBytes: 7 }];
+    cc.routes.get(seg(cc, 1))!.faults = [{ kind: 'status', status: 503, headers: { 'retry-after': '1' } }, { kind: 'status', status: 500 }];
+    cc.routes.get(seg(cc, 2))!.faults = [{ kind: 'stall', afterBytes: 20_000, ms: 2500 }];
+    cc.routes.get(seg(cc, 3))!.faults = [{ kind: 'reset', afterBytes: 3000 }, { kind: 'ignore-range' }];
+    cc.routes.get('crawl-data/CC-SAMPLE/warc.paths.gz')!.faults = [{ kind: 'status', status: 503 }];
+  });
+  const r = await runCli(['run', file, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json', '--log-level', 'warn']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
+  t.match(r.stderr, /backing off before retrying/);
+  t.match(r.stderr, /restarting segment/);
+  const ranged = cc.requests.filter((q) => q.headers.range);
+  t.ok(ranged.length >= 3, `resumed with Range ${ranged.length} times`);
+  t.ok(ranged.every((q) => q.headers['if-range']), 'every resume is conditional (If-Range)');
+});
+
+t.test('an unrecoverable fault names the segment and leaves nothing half-written', async (t) => {
+  let missing = '';
+  const { dir, file } = await faultySample(t, (cc) => {
+    missing = seg(cc, 5);
+    cc.routes.get(missing)!.faults = [{ kind: 'status', status: 404 }];
+  });
+  const cache = join(dir, 'cache');
+  const r = await runCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--concurrency', '1']);
+  t.equal(r.code, 1);
+  t.match(r.stderr, new RegExp(`REINGEST_E_SOURCE_MISSING: GET http://127\\.0\\.0\\.1:\\d+/${missing.replace(/\./g, '\\.')}: expected status 200, got 404`));
+  t.same(await readdir(join(cache, 'tmp')), [], 'no temp file left');
+  t.equal((await runCli(['cache', 'verify', '--cache', cache])).code, 0);
+  const rerun = await runCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--json']);
+  t.equal(runJson(rerun.stdout).root, SAMPLE_ROOT, 'the fault was one-off: a rerun completes');
+});
