@@ -2,7 +2,13 @@ import { v, type FetchStage } from '../runner/stage.ts';
 import { DEFAULT_POLICY, type HttpPolicy } from './lib/http-stream.ts';
 import { openUrl } from './lib/open-url.ts';
 
-export type HttpFetchParams = HttpPolicy;
+export interface HttpFetchParams {
+  readonly maxAttempts: number;
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly stallSeconds: number;
+  readonly maxStreams: number;
+}
 
 export const httpFetch: FetchStage<HttpFetchParams> = {
   kind: 'fetch',
@@ -16,7 +22,7 @@ export const httpFetch: FetchStage<HttpFetchParams> = {
       maxAttempts: v.optionalInteger(o.maxAttempts, `${field}.maxAttempts`, DEFAULT_POLICY.maxAttempts, 1, 100),
       backoffMs,
       maxBackoffMs: v.optionalInteger(o.maxBackoffMs, `${field}.maxBackoffMs`, Math.max(DEFAULT_POLICY.maxBackoffMs, backoffMs), backoffMs, 3_600_000),
-      stallMs: 1000 * v.optionalInteger(o.stallSeconds, `${field}.stallSeconds`, DEFAULT_POLICY.stallMs / 1000, 1, 3600),
+      stallSeconds: v.optionalInteger(o.stallSeconds, `${field}.stallSeconds`, DEFAULT_POLICY.stallMs / 1000, 1, 3600),
       maxStreams: v.optionalInteger(o.maxStreams, `${field}.maxStreams`, DEFAULT_POLICY.maxStreams, 1, 64),
     };
   },
@@ -25,6 +31,8 @@ export const httpFetch: FetchStage<HttpFetchParams> = {
     return {};
   },
   open(segment, ctx) {
-    return openUrl(new URL(segment.path, ctx.mirror), ctx.signal, ctx.log, ctx.params);
+    const { stallSeconds, ...rest } = ctx.params;
+    const policy: HttpPolicy = { ...rest, stallMs: stallSeconds * 1000 };
+    return openUrl(new URL(segment.path, ctx.mirror), ctx.signal, ctx.log, policy);
   },
 };

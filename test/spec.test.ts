@@ -54,3 +54,12 @@ t.test('bad specs name the file, the field, what was expected and what came', as
 t.test('non-NFC strings are refused rather than silently normalised', async (t) => {
   t.throws(() => resolvePipeline({ ...good, description: 'cafe\u0301' }, builtinStages, '/'), { code: 'REINGEST_E_SPEC', message: /description: expected an NFC-normalized string/ });
 });
+
+t.test('every stage\'s canonical params parse back to themselves (manifests rerun from them)', async (t) => {
+  const samples: Record<string, unknown> = { 'cc-path-list': { pathList: 'crawl-data/X/warc.paths.gz', sha256: `sha256:${'a'.repeat(64)}` } };
+  for (const stage of Object.values(builtinStages)) {
+    const once = stage.parseParams(samples[stage.name] ?? {}, 'p');
+    const twice = stage.parseParams(JSON.parse(JSON.stringify(once)), 'p');
+    t.same(twice, once, stage.name);
+  }
+});
