@@ -1,6 +1,6 @@
 import { v, type DataRecord, type TransformStage } from '../runner/stage.ts';
 import { extractText } from './html/extract.ts';
-import { httpHeader, parseHttpResponse } from './html/http-response.ts';
+import { decodedBody, httpHeader, parseHttpResponse } from './html/http-response.ts';
 
 export interface HtmlTextParams {
   readonly maxChars: number;
@@ -25,8 +25,8 @@ export function pickCharset(contentType: string | undefined, body: Buffer): stri
 export const htmlText: TransformStage<HtmlTextParams> = {
   kind: 'transform',
   name: 'html-text',
-  version: '1',
-  description: 'Keeps HTML responses with status 200, decodes their charset and extracts the main text.',
+  version: '2',
+  description: 'Keeps HTML responses with status 200 (and WET conversion records), decodes transfer/content encodings and charset, and extracts the main text.',
   parseParams(raw, field) {
     const o = v.object(raw, field, ['maxChars', 'maxDepth']);
     return {
@@ -36,6 +36,17 @@ export const htmlText: TransformStage<HtmlTextParams> = {
   },
   async *run(input, ctx) {
     for await (const rec of input) {
+      if (rec.type === 'conversion' && rec.block instanceof Uint8Array) {
+        // A WET record: Common Crawl's own text extraction, already UTF-8.
+        const text = Buffer.from(rec.block).toString('utf8').trim();
+        if (text.length === 0) ctx.counters.drop('no-text');
+        else yield { id: rec.id, url: rec.uri, date: rec.date, charset: 'utf-8', title: '', text };
+        continue;
+      }
+      if (rec.block === null) {
+        ctx.counters.drop('oversize');
+        continue;
+      }
       if (rec.type !== 'response') {
         ctx.counters.drop(`warc-${typeof rec.type === 'string' ? rec.type : 'untyped'}`);
         continue;
@@ -55,8 +66,10 @@ export const htmlText: TransformStage<HtmlTextParams> = {
         ctx.counters.drop('not-html');
         continue;
       }
-      const charset = pickCharset(contentType, res.body);
-      const html = new TextDecoder(charset).decode(res.body);
+      const { body, note } = decodedBody(res, ctx.params.maxChars * 4);
+      if (note) ctx.counters.add(note);
+      const charset = pickCharset(contentType, body);
+      const html = new TextDecoder(charset).decode(body);
       const { title, text } = extractText(html, ctx.params);
       if (text.length === 0) {
         ctx.counters.drop('no-text');

@@ -1,18 +1,18 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { v, type DecodeStage, type DataRecord } from '../runner/stage.ts';
-import { header, parseWarc } from './warc/parse.ts';
+import { ReingestError, v, type DataRecord, type DecodeStage } from '../runner/stage.ts';
+import { gzipMembers } from './warc/gzip-members.ts';
+import { header, parseWarc, type WarcRecord } from './warc/parse.ts';
 
-export type WarcRecordsParams = Record<string, never>;
+export interface WarcRecordsParams {
+  /** Blocks above this many bytes are skipped and flagged `oversize` (Common Crawl caps payloads at 5 MiB). */
+  readonly maxRecordBytes: number;
+}
 
-/** Decompresses when the bytes start with the gzip magic (per-record members are concatenated gzip). */
-async function* maybeGunzip(input: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+/** Sniffs the format by magic bytes, whatever the file is called. */
+export async function* readWarc(input: AsyncIterable<Uint8Array>, where: string, maxRecordBytes: number, signal: AbortSignal, note: (what: string, n?: number) => void): AsyncGenerator<WarcRecord> {
   const it = input[Symbol.asyncIterator]();
-  // Sniff the first two bytes, however the stream happens to be chunked.
   const head: Uint8Array[] = [];
   let headBytes = 0;
-  while (headBytes < 2) {
+  while (headBytes < 16) {
     const next = await it.next();
     if (next.done) break;
     head.push(next.value);
@@ -23,38 +23,62 @@ async function* maybeGunzip(input: AsyncIterable<Uint8Array>, signal: AbortSigna
     if (start.length > 0) yield start;
     for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
   }
-  if (start[0] !== 0x1f || start[1] !== 0x8b) {
-    yield* all();
+  if (start.length === 0) return;
+  if (start[0] === 0x1f && (start[1] === 0x8b || start.length === 1)) {
+    const pieces = gzipMembers(all(), {
+      maxMember: maxRecordBytes + 1024 * 1024,
+      where,
+      signal,
+      onTrailingGarbage: (_offset, n) => note('trailing-garbage-bytes', n),
+      onStreamingFallback: () => note('gzip-streaming-fallback'),
+    });
+    yield* parseWarc(pieces, { where, maxBlock: maxRecordBytes });
     return;
   }
-  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
-  // pipeline() destroys the gunzip stream with the source's error (or the abort), which ends the loop below.
-  pipeline(Readable.from(all(), { objectMode: false }), gunzip, { signal }).catch(() => {});
-  yield* gunzip as AsyncIterable<Buffer>;
+  const magic = start.toString('latin1', 0, 11);
+  if (magic.startsWith('WARC/')) {
+    yield* parseWarc(all(), { where, maxBlock: maxRecordBytes });
+    return;
+  }
+  const hint = start.readUInt32LE(0) === 0xfd2fb528 ? 'zstd-compressed (.warc.zst), which this version does not read yet' : magic.startsWith('filedesc://') ? 'a legacy ARC file, not WARC' : 'neither gzip nor WARC';
+  throw new ReingestError('REINGEST_E_WARC_FORMAT', `${where}: expected a WARC file (gzip or plain), the first bytes say it is ${hint}`, { where: `${where}@0` });
+}
+
+export function toRecord(rec: WarcRecord): DataRecord {
+  return {
+    offset: rec.offset,
+    fileOffset: rec.fileOffset,
+    fileLength: rec.fileLength,
+    type: header(rec, 'WARC-Type') ?? null,
+    uri: header(rec, 'WARC-Target-URI')?.replace(/^<(.*)>$/, '$1') ?? null,
+    id: header(rec, 'WARC-Record-ID') ?? null,
+    date: header(rec, 'WARC-Date') ?? null,
+    contentType: header(rec, 'Content-Type') ?? null,
+    truncated: header(rec, 'WARC-Truncated') ?? null,
+    refersTo: header(rec, 'WARC-Refers-To') ?? null,
+    blockDigest: rec.blockDigest,
+    payloadDigest: rec.payloadDigest,
+    flags: rec.flags,
+    block: rec.block,
+  };
 }
 
 export const warcRecords: DecodeStage<WarcRecordsParams> = {
   kind: 'decode',
   name: 'warc-records',
-  version: '1',
-  description: 'Reads WARC records (plain or gzip, per-record members) from a byte stream.',
+  version: '2',
+  description: 'Reads WARC records (per-record gzip, whole-file gzip or plain), with file offsets, digest verdicts and flags.',
   parseParams(raw, field) {
-    v.object(raw, field, []);
-    return {};
+    const o = v.object(raw, field, ['maxRecordBytes']);
+    return { maxRecordBytes: v.optionalInteger(o.maxRecordBytes, `${field}.maxRecordBytes`, 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024) };
   },
   async *run(input, ctx) {
-    for await (const rec of parseWarc(maybeGunzip(input, ctx.signal), ctx.segment?.path ?? 'input')) {
-      const out: DataRecord = {
-        offset: rec.offset,
-        type: header(rec, 'WARC-Type') ?? null,
-        uri: header(rec, 'WARC-Target-URI')?.replace(/^<(.*)>$/, '$1') ?? null,
-        id: header(rec, 'WARC-Record-ID') ?? null,
-        date: header(rec, 'WARC-Date') ?? null,
-        contentType: header(rec, 'Content-Type') ?? null,
-        truncated: header(rec, 'WARC-Truncated') ?? null,
-        block: rec.block,
-      };
-      yield out;
+    const where = ctx.segment?.path ?? 'input';
+    for await (const rec of readWarc(input, where, ctx.params.maxRecordBytes, ctx.signal, (what, n) => ctx.counters.add(what, n))) {
+      for (const f of rec.flags) ctx.counters.add(f);
+      if (rec.blockDigest === 'mismatch') ctx.counters.add('block-digest-mismatch');
+      if (rec.payloadDigest === 'mismatch') ctx.counters.add('payload-digest-mismatch');
+      yield toRecord(rec);
     }
   },
 };

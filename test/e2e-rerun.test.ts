@@ -49,7 +49,7 @@ t.test('a manifest from another stage version is refused with the reason', async
   await writeFile(file, JSON.stringify(m));
   const r = await runCli(['run', file, '--cache', join(dir, 'c')]);
   t.equal(r.code, 1);
-  t.match(r.stderr, /REINGEST_E_MANIFEST: .*made with stage html-text version 99, this reingest has version 1/);
+  t.match(r.stderr, /REINGEST_E_MANIFEST: .*made with stage html-text version 99, this reingest has version \d+/);
 });
 
 t.test('adding or dropping a pin does not change any key or the root', async (t) => {

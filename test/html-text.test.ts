@@ -58,3 +58,31 @@ t.test('the stage keeps HTML 200 responses and counts every drop by reason', asy
   t.same(out.map((r) => [r.id, r.text, r.charset]), [['a', 'Привет', 'windows-1251']]);
   t.same(counters.toJSON().drops, { 'http-not-200': 1, 'http-unparsable': 1, 'no-text': 1, 'not-html': 1, 'warc-request': 1, 'warc-warcinfo': 1 });
 });
+
+t.test('bodies: CC\'s are already decoded; other archives\' chunked and gzip/deflate/br bodies are decoded', async (t) => {
+  const { gzipSync, deflateSync, brotliCompressSync } = await import('node:zlib');
+  const html = Buffer.from('<p>Decoded body text</p>');
+  const resp = (headers: string[], body: Buffer) => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`), body]);
+  const chunkedBody = Buffer.concat([Buffer.from(`${html.length.toString(16)}\r\n`), html, Buffer.from('\r\n0\r\n\r\n')]);
+  const cases: [string, Buffer][] = [
+    ['cc', resp(['X-Crawler-Content-Encoding: gzip', 'X-Crawler-Transfer-Encoding: chunked'], html)],
+    ['gzip', resp(['Content-Encoding: gzip'], gzipSync(html))],
+    ['deflate', resp(['Content-Encoding: deflate'], deflateSync(html))],
+    ['br', resp(['Content-Encoding: br'], brotliCompressSync(html))],
+    ['chunked', resp(['Transfer-Encoding: chunked'], chunkedBody)],
+    ['chunked+gzip', resp(['Transfer-Encoding: chunked', 'Content-Encoding: gzip'], Buffer.concat([Buffer.from(`${gzipSync(html).length.toString(16)}\r\n`), gzipSync(html), Buffer.from('\r\n0\r\n\r\n')]))],
+  ];
+  const noop = () => {};
+  async function* src() {
+    for (const [id, block] of cases) yield { type: 'response', id, uri: `https://${id}.example/`, date: null, block } as DataRecord;
+    yield { type: 'conversion', id: 'wet', uri: 'https://wet.example/', date: null, block: Buffer.from('Title line\nText from a WET record\n') } as DataRecord;
+    yield { type: 'response', id: 'huge', uri: 'https://huge.example/', date: null, block: null } as DataRecord;
+  }
+  const counters = new CounterSet();
+  const out = await collect(htmlText.run(src(), { params: htmlText.parseParams({}, 'p'), signal: new AbortController().signal, log: { debug: noop, info: noop, warn: noop }, counters, mirror: '' }));
+  t.same(
+    out.map((r) => [r.id, r.text]),
+    [...cases.map(([id]) => [id, 'Decoded body text']), ['wet', 'Title line\nText from a WET record']],
+  );
+  t.same(counters.toJSON().drops, { oversize: 1 });
+});

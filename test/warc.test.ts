@@ -1,77 +1,162 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import t from 'tap';
-import type { StageContext } from '../runner/stage.ts';
 import { CounterSet } from '../runner/counters.ts';
+import type { DataRecord, StageContext } from '../runner/stage.ts';
 import { parseWarc, header } from '../stages/warc/parse.ts';
-import { warcRecords } from '../stages/warc-records.ts';
+import { readWarc, warcRecords, type WarcRecordsParams } from '../stages/warc-records.ts';
 import { chunked, collect, ROOT } from './helpers.ts';
 
 const fixture = (p: string) => readFile(join(ROOT, 'test/fixtures', p));
 const SIZES = [[1], [7, 3, 11], [4096], [65536]];
 
-function ctx(): StageContext<Record<string, never>> {
+function ctx(counters = new CounterSet()): StageContext<WarcRecordsParams> {
   const noop = () => {};
-  return { params: {}, signal: new AbortController().signal, log: { debug: noop, info: noop, warn: noop }, counters: new CounterSet(), mirror: 'file:///' };
+  return { params: warcRecords.parseParams({}, 'p'), signal: new AbortController().signal, log: { debug: noop, info: noop, warn: noop }, counters, mirror: 'file:///' };
 }
+const read = async (p: string, sizes = [4096]) => collect(warcRecords.run(chunked(await fixture(p), sizes), ctx()));
+const pick = (rs: DataRecord[], ...keys: string[]) => rs.map((r) => keys.map((k) => r[k]));
 
 t.test('warcio example.warc: 6 records at the published offsets, whatever the chunking', async (t) => {
   const bytes = await fixture('warcio/example.warc');
   for (const sizes of SIZES) {
-    const recs = await collect(parseWarc(chunked(bytes, sizes), 'example.warc'));
+    const recs = await collect(parseWarc(chunked(bytes, sizes), { where: 'example.warc', maxBlock: 1 << 26 }));
     t.same(recs.map((r) => r.offset), [0, 488, 1197, 2566, 3370, 4316], `offsets, chunks ${sizes}`);
     t.same(recs.map((r) => header(r, 'warc-type')), ['warcinfo', 'warcinfo', 'response', 'request', 'revisit', 'request']);
   }
 });
 
-// Upstream's .gz and plain copies differ in whitespace between records, so offsets are compared apart.
-const withoutOffset = (rs: readonly Record<string, unknown>[]) => rs.map(({ offset: _, ...r }) => r);
-
-t.test('gzip per-record and plain give the same records, whatever the chunking', async (t) => {
-  const plain = await collect(warcRecords.run(chunked(await fixture('warcio/example.warc'), [4096]), ctx()));
-  t.equal(plain.length, 6);
-  const once = await collect(warcRecords.run(chunked(await fixture('warcio/example.warc.gz'), [65536]), ctx()));
-  t.same(withoutOffset(once), withoutOffset(plain));
-  for (const sizes of SIZES) {
-    t.same(await collect(warcRecords.run(chunked(await fixture('warcio/example.warc.gz'), sizes), ctx())), once, `chunks ${sizes}`);
-  }
+t.test('per-record gzip: each record carries its member offset and length (what a CDX index holds)', async (t) => {
+  const expected = [
+    [0, 353],
+    [353, 431],
+    [784, 1228],
+    [2012, 609],
+    [2621, 586],
+    [3207, 609],
+  ];
+  for (const sizes of SIZES) t.same(pick(await read('warcio/example.warc.gz', sizes), 'fileOffset', 'fileLength'), expected, `example.warc.gz, chunks ${sizes}`);
+  t.same(pick(await read('warcio.js/example-wget-bad-target-uri.warc.gz', [333]), 'fileOffset'), [[0], [410], [824], [1978], [2295], [2681]]);
+  const plain = await read('warcio/example.warc');
+  t.same(pick(plain, 'fileOffset', 'fileLength'), [[0, 488], [488, 709], [1197, 1369], [2566, 804], [3370, 946], [4316, 804]], 'a plain file: byte spans');
+  const gz = await read('warcio/example.warc.gz');
+  t.same(gz.map((r) => r.block), plain.map((r) => r.block), 'same blocks either way (upstream wrote digests only into the .gz copy)');
 });
 
-t.test('a genuine Common Crawl capture: warcinfo, request, response, metadata', async (t) => {
-  const recs = await collect(warcRecords.run(chunked(await fixture('whirlwind/whirlwind.warc.gz'), [999]), ctx()));
-  t.same(recs.map((r) => r.type), ['warcinfo', 'request', 'response', 'metadata']);
+t.test('a genuine Common Crawl capture: members at 0/516/1023/18374, every digest verifies', async (t) => {
+  const recs = await read('whirlwind/whirlwind.warc.gz', [999]);
+  t.same(pick(recs, 'type', 'fileOffset'), [['warcinfo', 0], ['request', 516], ['response', 1023], ['metadata', 18374]]);
+  t.ok(recs.every((r) => r.blockDigest === 'ok'), 'block digests');
+  t.same(recs.map((r) => r.payloadDigest), ['absent', 'ok', 'ok', 'ok']);
   t.match(recs[2], { uri: /^https?:\/\//, contentType: 'application/http; msgtype=response' });
-  // The .gz was re-serialized upstream with extra digest headers, so offsets differ; blocks must not.
-  const plain = await collect(warcRecords.run(chunked(await fixture('whirlwind/whirlwind.warc'), [512]), ctx()));
-  t.same(withoutOffset(plain), withoutOffset(recs));
-  t.not(plain[3]!.offset, recs[3]!.offset);
 });
 
-t.test('wget output with <bracketed> target URIs and FEXTRA gzip headers: 48 records', async (t) => {
-  const recs = await collect(warcRecords.run(chunked(await fixture('dolma/sample-0000.warc.gz'), [8192, 13]), ctx()));
+t.test('digest verdicts: recorded, never a reason to drop (warcio example-digest.warc)', async (t) => {
+  const recs = await read('warcio/example-digest.warc');
+  t.equal(recs.length, 4, 'four records sharing one WARC-Record-ID, all kept');
+  t.same(recs.map((r) => r.payloadDigest), ['mismatch', 'ok', 'ok', 'ok'], 'one corrupted digest; base64 and base64url forms accepted');
+  const counters = new CounterSet();
+  await collect(warcRecords.run(chunked(await fixture('warcio/example-digest.warc'), [100]), ctx(counters)));
+  t.same(counters.toJSON().counts, { 'payload-digest-mismatch': 1 });
+});
+
+t.test('wget output: <bracketed> URIs, FEXTRA gzip headers, all block digests verify', async (t) => {
+  const recs = await read('dolma/sample-0000.warc.gz', [8192, 13]);
   t.equal(recs.length, 48);
+  t.ok(recs.every((r) => r.blockDigest === 'ok'));
   t.ok(recs.filter((r) => r.type === 'response').every((r) => typeof r.uri === 'string' && !r.uri.startsWith('<')), 'brackets stripped');
+  t.same(pick(await read('jwarc/gzip_extra_sl.warc.gz', [1]), 'type'), [['warcinfo']], 'FEXTRA "sl" subfield, fed a byte at a time');
 });
 
-t.test('a whole-file gzip member (not per-record) still reads as 6 records', async (t) => {
-  const recs = await collect(warcRecords.run(chunked(await fixture('warcio/example-bad-non-chunked.warc.gz'), [100]), ctx()));
-  t.equal(recs.length, 6);
+t.test('chunked HTTP payloads: the payload digest verifies after de-chunking', async (t) => {
+  const recs = await read('warcio/example-iana.org-chunked.warc');
+  t.same(recs.map((r) => r.type), ['warcinfo', 'response', 'request']);
+  t.match(recs[1]!.payloadDigest, /^ok/);
 });
 
-t.test('truncated and non-WARC input give typed errors with offsets', async (t) => {
-  const bytes = await fixture('warcio/example.warc');
-  await t.rejects(collect(parseWarc(chunked(bytes.subarray(0, 2000), [64]), 'cut.warc')), {
-    code: 'REINGEST_E_WARC_TRUNCATED',
-    message: /cut\.warc: expected \d+ block bytes from offset \d+, the stream ended/,
-  });
-  await t.rejects(collect(parseWarc(chunked(Buffer.from('<html>not a warc</html>\n'), [5]), 'page.html')), {
-    code: 'REINGEST_E_WARC_FORMAT',
-    message: /expected a "WARC\/1.x" version line at offset 0/,
-  });
+t.test('gzip detected by magic bytes, not by name; WET conversion records read', async (t) => {
+  t.equal((await read('warcio.js/post-test-more.warc')).length, 6, 'post-test-more.warc is gzip despite its name');
+  const wet = await read('whirlwind/whirlwind.warc.wet.gz');
+  t.same(wet.map((r) => r.type), ['warcinfo', 'conversion']);
+  t.equal(wet[1]!.blockDigest, 'ok');
+});
+
+t.test('a whole file in one gzip member reads as 6 records; members that split records still parse', async (t) => {
+  for (const f of ['warcio/example-bad-non-chunked.warc.gz', 'warcio/example-bad.warc.gz.bad']) {
+    const recs = await read(f, [100]);
+    t.equal(recs.length, 6, f);
+    t.same(recs.slice(1).map((r) => r.fileOffset), [null, null, null, null, null], 'records inside one member have no member offset of their own');
+  }
+  const split = await read('warcio/example-wrong-chunks.warc.gz', [50]);
+  t.same(pick(split, 'type', 'fileOffset', 'fileLength'), [['response', 0, null], ['request', null, null]]);
+});
+
+t.test('a wrong Content-Length is flagged and the reader resynchronises on the next record', async (t) => {
+  for (const f of ['warcio/example-trunc.warc', 'warcio.js/example-bad-length.warc']) {
+    const recs = await read(f, [256]);
+    t.same(recs[2]!.flags, ['content-length-too-small'], `${f}: flagged`);
+    t.equal(recs[2]!.blockDigest, 'ok', 'the block recovered up to the next record is the real one');
+    t.equal(recs[3]!.type, 'request', 'the next record is intact');
+  }
+  const good = await fixture('warcio/example.warc');
+  const tooLarge = Buffer.from(good.toString('latin1').replace('Content-Length: 975', 'Content-Length: 1100'), 'latin1');
+  const recs = await collect(warcRecords.run(chunked(tooLarge, [300]), ctx()));
+  t.equal(recs.length, 6, 'no record swallowed');
+  t.same(recs[2]!.flags, ['content-length-too-large']);
+  t.equal(recs[2]!.blockDigest, 'ok');
+  t.equal(recs[3]!.offset, 2567, 'one byte later: the edited header is one byte longer');
+});
+
+t.test('a gzip member cut short is an error naming its offset, never a short record', async (t) => {
+  const gz = await fixture('whirlwind/whirlwind.warc.gz');
+  const full = await read('whirlwind/whirlwind.warc.gz');
+  const boundaries = new Set([0, 516, 1023, 18374, gz.length]);
+  let errors = 0;
+  for (let cut = 1; cut < gz.length; cut += 37) {
+    const got: DataRecord[] = [];
+    try {
+      for await (const r of warcRecords.run(chunked(gz.subarray(0, cut), [512]), ctx())) got.push(r);
+      t.ok(boundaries.has(cut), `cut at ${cut} read cleanly only if it is a member boundary`);
+    } catch (err) {
+      errors++;
+      const member = [...boundaries].filter((b) => b <= cut).at(-1);
+      t.match(err, { code: 'REINGEST_E_GZIP_TRUNCATED', message: new RegExp(`member at offset ${member} is cut short`) }, `cut at ${cut}`);
+    }
+    t.same(got, full.slice(0, got.length), `cut at ${cut}: what was read is exactly the full records`);
+  }
+  t.ok(errors > 400, `${errors} truncation points rejected`);
+});
+
+t.test('trailing garbage after the last member is counted, not fatal', async (t) => {
   const gz = await fixture('warcio/example.warc.gz');
-  await t.rejects(collect(warcRecords.run(chunked(gz.subarray(0, 2000), [300]), ctx())), 'a gzip member cut midway is an error, not a short read');
+  const counters = new CounterSet();
+  const recs = await collect(warcRecords.run(chunked(Buffer.concat([gz, Buffer.from('\0\0\0junk at the end\n')]), [64]), ctx(counters)));
+  t.equal(recs.length, 6);
+  t.same(counters.toJSON().counts, { 'trailing-garbage-bytes': 19 });
 });
 
-t.test('a Content-Length that is too small is reported, not silently accepted', async (t) => {
-  await t.rejects(collect(parseWarc(chunked(await fixture('warcio/example-trunc.warc'), [256]), 'example-trunc.warc')), { code: /REINGEST_E_WARC_(FORMAT|TRUNCATED)/ });
+t.test('an oversized record is skipped and flagged; memory holds only the cap', async (t) => {
+  const big = Buffer.alloc(3 * 1024 * 1024, 'a');
+  const rec = (body: Buffer) => Buffer.concat([Buffer.from(`WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:x>\r\nContent-Length: ${body.length}\r\n\r\n`), body, Buffer.from('\r\n\r\n')]);
+  const file = Buffer.concat([gzipSync(rec(Buffer.from('small'))), gzipSync(rec(big)), gzipSync(rec(Buffer.from('after')))]);
+  const c = { ...ctx(), params: warcRecords.parseParams({ maxRecordBytes: 1024 * 1024 }, 'p') };
+  const recs = await collect(warcRecords.run(chunked(file, [65536]), c));
+  t.same(pick(recs, 'flags', 'fileOffset'), [[[], 0], [['oversize'], null], [[], null]], 'the rest of the file streams on after the big member');
+  t.equal(recs[1]!.block, null);
+  t.same(recs[2]!.block, Buffer.from('after'));
+});
+
+t.test('non-WARC input gives a typed error that says what it is', async (t) => {
+  await t.rejects(collect(readWarc(chunked(await fixture('warcio/bad.arc'), [64]), 'bad.arc', 1 << 20, new AbortController().signal, () => {})), {
+    code: 'REINGEST_E_WARC_FORMAT',
+    message: /legacy ARC file/,
+  });
+  await t.rejects(collect(readWarc(chunked(Buffer.from('<html>not a warc</html>\n'), [5]), 'page.html', 1 << 20, new AbortController().signal, () => {})), {
+    message: /neither gzip nor WARC/,
+  });
+  await t.rejects(collect(parseWarc(chunked(Buffer.from('WARC/1.0\r\nContent-Length: 99\r\n\r\nshort'), [3]), { where: 'cut.warc', maxBlock: 1 << 20 })), {
+    code: 'REINGEST_E_WARC_TRUNCATED',
+    message: /cut\.warc: expected 99 block bytes from offset 32, the stream ended after 5/,
+  });
 });

@@ -1,8 +1,9 @@
 import { ReingestError } from '../../runner/stage.ts';
 
 /**
- * Pull-based reader over a chunked byte stream: lines and exact-length blocks, with the absolute offset of
- * the next unread byte. Memory is bounded by the largest line or block asked for, never by the stream.
+ * Pull-based reader over a chunked byte stream: lines, exact-length blocks, peeks, bounded scans and
+ * push-back, with the absolute offset of the next unread byte. Memory is bounded by the largest line,
+ * block or scan asked for, never by the stream.
  */
 export class ByteReader {
   readonly #it: AsyncIterator<Uint8Array>;
@@ -35,6 +36,19 @@ export class ByteReader {
     return true;
   }
 
+  /** Up to n bytes from the current position without consuming them (fewer only at end of stream). */
+  async peek(n: number): Promise<Buffer> {
+    while (this.available < n && (await this.#fill()));
+    return this.#buf.subarray(this.#pos, this.#pos + n);
+  }
+
+  /** Puts bytes back in front of the stream (they were read as part of a block that was too long). */
+  unshift(bytes: Buffer): void {
+    this.#buf = Buffer.concat([bytes, this.#buf.subarray(this.#pos)]);
+    this.#pos = 0;
+    this.offset -= bytes.length;
+  }
+
   /** Next line without its LF or CRLF; null at end of stream. Lines longer than max are an error. */
   async readLine(max: number): Promise<Buffer | null> {
     let scanFrom = this.#pos;
@@ -49,7 +63,9 @@ export class ByteReader {
         return line;
       }
       if (this.available > max) {
-        throw new ReingestError('REINGEST_E_WARC_FORMAT', `${this.#where}: expected a header line under ${max} bytes at offset ${this.offset}, found none; is this a WARC file?`, { where: `${this.#where}@${this.offset}` });
+        throw new ReingestError('REINGEST_E_WARC_FORMAT', `${this.#where}: expected a header line under ${max} bytes at offset ${this.offset}, found none; is this a WARC file?`, {
+          where: `${this.#where}@${this.offset}`,
+        });
       }
       const consumed = this.available;
       if (!(await this.#fill())) {
@@ -76,9 +92,7 @@ export class ByteReader {
     let have = this.available;
     this.#pos = this.#buf.length;
     while (have < n) {
-      if (!(await this.#fill())) {
-        throw new ReingestError('REINGEST_E_WARC_TRUNCATED', `${this.#where}: expected ${n} block bytes from offset ${start}, the stream ended after ${have}; the file is truncated`, { where: `${this.#where}@${start}` });
-      }
+      if (!(await this.#fill())) throw this.#truncated(n, start, have);
       const take = Math.min(n - have, this.available);
       parts.push(this.#buf.subarray(this.#pos, this.#pos + take));
       this.#pos += take;
@@ -86,5 +100,39 @@ export class ByteReader {
     }
     this.offset += n;
     return Buffer.concat(parts, n);
+  }
+
+  /** Discards exactly n bytes without holding them (an oversized block). */
+  async skip(n: number): Promise<void> {
+    const start = this.offset;
+    let left = n;
+    while (left > 0) {
+      if (this.available === 0 && !(await this.#fill())) throw this.#truncated(n, start, n - left);
+      const take = Math.min(left, this.available);
+      this.#pos += take;
+      this.offset += take;
+      left -= take;
+    }
+  }
+
+  /**
+   * Reads up to (not including) the first occurrence of `pattern`, looking at most `max` bytes ahead.
+   * Returns null, consuming nothing, if it is not found within max bytes or before the end of the stream.
+   */
+  async readUntil(pattern: Buffer, max: number): Promise<Buffer | null> {
+    let from = 0;
+    for (;;) {
+      const at = this.#buf.indexOf(pattern, this.#pos + from);
+      if (at !== -1 && at - this.#pos <= max) return this.readExact(at - this.#pos);
+      if (this.available > max + pattern.length) return null;
+      from = Math.max(0, this.available - pattern.length + 1);
+      if (!(await this.#fill())) return null;
+    }
+  }
+
+  #truncated(n: number, start: number, have: number): ReingestError {
+    return new ReingestError('REINGEST_E_WARC_TRUNCATED', `${this.#where}: expected ${n} block bytes from offset ${start}, the stream ended after ${have}; the file is truncated`, {
+      where: `${this.#where}@${start}`,
+    });
   }
 }
