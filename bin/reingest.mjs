@@ -13,6 +13,11 @@ const onSignal = (sig) => {
   process.stderr.write(`reingest: ${sig} received, stopping (send it again to exit at once)\n`);
   controller.abort(new Error(`interrupted by ${sig}`));
 };
+// `reingest warc ls x | head`: a closed stdout is the reader saying it has seen enough.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 process.exitCode = await main(process.argv.slice(2), {

@@ -10,6 +10,7 @@ Commands:
   cache verify          re-hash every cached object; quarantine corrupt ones
   cache gc --keep M     drop cache entries that no kept manifest references
   cache ls              list cached objects and action entries
+  warc ls <file|url>    list a WARC file's records: offsets, types, URIs, digest verdicts
 
 Global options:
   --cache DIR           cache directory (default $REINGEST_CACHE, else $XDG_CACHE_HOME/reingest)
@@ -37,6 +38,8 @@ run resumes where it stopped. The root digest does not depend on --concurrency o
 Options:
   --concurrency N       tasks at once (default: number of cores)
   --mirror URL|DIR      fetch source paths from here instead of the spec's mirror (never hashed)
+  --segments SEL        which listed files to take: "0..9", "0..9,100..109", "every=1000",
+                        "sample=5,seed=7", "start=3,every=10,count=4" (part of the list task's key)
   --out DIR             where outputs and manifest.json go (default out/<pipeline name>)
   --cache DIR           cache directory
   --json                print {"root","manifest","tasksRun","tasksCached"} on stdout
@@ -76,5 +79,17 @@ Options:
 Examples:
   reingest cache verify --json
   reingest cache gc --keep out/sample/manifest.json --dry-run
+`,
+  warc: `reingest warc ls <file|url> [--json] [--max-record-bytes N]
+
+Lists the records of a WARC file (per-record gzip, whole-file gzip or plain; sniffed by magic bytes):
+the gzip member offset and length of each record (what a CDX index holds), its WARC-Type, target URI,
+record id, block and payload digest verdicts (ok, mismatch, absent, ...) and flags (content-length-too-
+small, oversize, ...). URLs are streamed once with the same polite, resumable client a run uses.
+A summary goes to stderr.
+
+Examples:
+  reingest warc ls CC-MAIN-20250421213427-20250422003427-00000.warc.gz
+  reingest warc ls https://data.commoncrawl.org/crawl-data/CC-MAIN-2025-18/segments/.../x.warc.gz --json
 `,
 };

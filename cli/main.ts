@@ -8,12 +8,13 @@ import { EXIT, isReingestError, ReingestError } from '../runner/errors.ts';
 import type { Manifest } from '../runner/manifest.ts';
 import { planPipeline } from '../runner/plan.ts';
 import { runPipeline } from '../runner/run.ts';
-import { loadPipeline, parseMirror, type ResolvedPipeline } from '../runner/spec.ts';
+import { loadPipeline, parseMirror, selectSegments, type ResolvedPipeline } from '../runner/spec.ts';
 import { builtinStages } from '../stages/index.ts';
 import { HELP } from './help.ts';
 import { createLogger, isLogLevel } from './log.ts';
 import { cacheDir, concurrency, parse, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
+import { warcLs } from './warc-ls.ts';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
@@ -27,6 +28,7 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 const COMMON = {
   cache: { type: 'string' },
   mirror: { type: 'string' },
+  segments: { type: 'string' },
   'log-level': { type: 'string' },
   json: { type: 'boolean' },
   debug: { type: 'boolean' },
@@ -43,7 +45,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`reingest: ${err.code}: ${err.message}\n`);
       if (debug) io.stderr.write(`${err.stack}\n`);
       if (err.code === 'REINGEST_E_INTERRUPTED') return EXIT.interrupted;
-      return err instanceof UsageError ? EXIT.usage : EXIT.failed;
+      return err.code === 'REINGEST_E_USAGE' ? EXIT.usage : EXIT.failed;
     }
     const task = (err as { task?: string }).task;
     io.stderr.write(`reingest: internal error${task ? ` in task ${task}` : ''}: ${(err as Error).message ?? String(err)}\n`);
@@ -69,8 +71,10 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return cmdPlan(rest, io);
     case 'cache':
       return cmdCache(rest, io);
+    case 'warc':
+      return cmdWarc(rest, io);
     default: {
-      const hint = ['run', 'plan', 'cache'].find((c) => c[0] === command[0]);
+      const hint = ['run', 'plan', 'cache', 'warc'].find((c) => c[0] === command[0]);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
     }
   }
@@ -82,10 +86,15 @@ function logger(level: string | undefined) {
   return createLogger(l);
 }
 
-/** Loads a pipeline file (or a manifest, to rerun it); --mirror replaces where sources are fetched from. */
-async function load(file: string, mirror: string | undefined): Promise<ResolvedPipeline> {
-  const p = await loadPipeline(file, builtinStages);
-  return mirror === undefined ? p : { ...p, mirror: parseMirror(mirror, process.cwd()) };
+/**
+ * Loads a pipeline file (or a manifest, to rerun it). --mirror replaces where sources are fetched from;
+ * --segments narrows which listed files are taken.
+ */
+async function load(file: string, flags: { mirror?: string | undefined; segments?: string | undefined }): Promise<ResolvedPipeline> {
+  let p = await loadPipeline(file, builtinStages);
+  if (flags.mirror !== undefined) p = { ...p, mirror: parseMirror(flags.mirror, process.cwd()) };
+  if (flags.segments !== undefined) p = selectSegments(p, flags.segments);
+  return p;
 }
 
 function onePipeline(positionals: string[], command: string): string {
@@ -99,7 +108,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
   const file = onePipeline(positionals, 'run');
   const log = logger(values['log-level']);
   const conc = concurrency(values.concurrency);
-  const pipeline = await load(file, values.mirror);
+  const pipeline = await load(file, values);
   const progress = io.stderr.isTTY && !values.quiet && !values.json ? new Progress(io.stderr) : undefined;
   let summary;
   try {
@@ -127,7 +136,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
 async function cmdPlan(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, COMMON, 'plan');
   if (values.help) return help(io, 'plan');
-  const pipeline = await load(onePipeline(positionals, 'plan'), values.mirror);
+  const pipeline = await load(onePipeline(positionals, 'plan'), values);
   const tasks = await planPipeline(pipeline, { cacheDir: cacheDir(values.cache, io.env), signal: io.signal, log: logger(values['log-level']) });
   if (values.json) {
     io.stdout.write(`${JSON.stringify({ pipeline: pipeline.name, tasks })}\n`);
@@ -200,6 +209,17 @@ function addManifestRefs(m: Manifest, keep: { objects: Set<Digest>; actions: Set
     if (isDigest(t.key)) keep.actions.add(t.key);
     for (const e of [...t.edges, t.output]) if (e.stored && isDigest(e.digest)) keep.objects.add(e.digest);
   }
+}
+
+async function cmdWarc(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { ...COMMON, 'max-record-bytes': { type: 'string' } }, 'warc');
+  if (values.help || positionals[0] !== 'ls' || positionals.length !== 2) return help(io, 'warc', !values.help);
+  const max = values['max-record-bytes'] ?? String(64 * 1024 * 1024);
+  if (!/^\d+$/.test(max)) throw new UsageError(`--max-record-bytes: expected a number of bytes, got ${JSON.stringify(max)}`);
+  const { records, notes } = await warcLs(positionals[1]!, { json: values.json ?? false, maxRecordBytes: Number(max), signal: io.signal, log: logger(values['log-level']), out: io.stdout });
+  const extra = Object.entries(notes).map(([k, n]) => `${k}=${n}`).join(' ');
+  io.stderr.write(`reingest: ${records} records${extra ? `; ${extra}` : ''}\n`);
+  return EXIT.ok;
 }
 
 function help(io: Io, topic: string, asError = false): number {

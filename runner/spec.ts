@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { ReingestError } from './errors.ts';
 import { SpecError, array, closest, object, string, optionalString } from './validate.ts';
 import { specFromManifest, type SegmentPin } from './rerun.ts';
-import type { AnyStage, StageKind, StageRegistry } from './stage.ts';
+import type { AnyStage, ListStage, StageKind, StageRegistry } from './stage.ts';
 
 /** One step of a pipeline as written by a user: a stage name and its params. */
 export interface StepSpec {
@@ -166,4 +166,18 @@ function step(raw: unknown, field: string, registry: StageRegistry, kinds: reado
   }
   const params = stage.parseParams(o.params ?? {}, `${field}.params`);
   return { stage, params };
+}
+
+/** Narrows the segments a run takes (`--segments`), in the source stage's own selection syntax. */
+export function selectSegments(p: ResolvedPipeline, selection: string): ResolvedPipeline {
+  const stage = p.source.stage as ListStage;
+  if (!stage.withSelection) {
+    throw new ReingestError('REINGEST_E_USAGE', `--segments: the source stage ${stage.name} does not take a segment selection; edit the pipeline's source params instead`);
+  }
+  try {
+    return { ...p, source: { ...p.source, params: stage.withSelection(p.source.params, selection) } };
+  } catch (err) {
+    if (err instanceof SpecError) throw new ReingestError('REINGEST_E_USAGE', err.message);
+    throw err;
+  }
 }

@@ -69,6 +69,8 @@ interface StageBase<P> {
 /** Turns the spec's source into the list of segments (e.g. fetch `warc.paths.gz`). */
 export interface ListStage<P = unknown> extends StageBase<P> {
   readonly kind: 'list';
+  /** Applies a user's `--segments` selection (syntax is the stage's) to validated params. */
+  withSelection?(params: P, selection: string): P;
   list(ctx: StageContext<P>): Promise<ListOutput>;
 }
 

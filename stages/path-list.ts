@@ -1,14 +1,15 @@
 import { gunzipSync } from 'node:zlib';
 import { ReingestError, sha256, v, type ListStage, type SegmentRef } from '../runner/stage.ts';
 import { openUrl } from './lib/open-url.ts';
+import { applySelection, parseSelection, selectionFromFlag, type Selection } from './lib/selection.ts';
 
 export interface PathListParams {
   /** Path of the listing relative to the mirror, e.g. `crawl-data/CC-MAIN-2025-18/warc.paths.gz`. */
   readonly pathList: string;
   /** Pinned sha256 of the listing as fetched; the run fails if the bytes differ. */
   readonly sha256?: string;
-  /** Deterministic selection: list positions start, start+every, ... (at most count of them). */
-  readonly select: { readonly start: number; readonly every: number; readonly count: number };
+  /** Which listed files the run takes: see stages/lib/selection.ts. */
+  readonly select: Selection;
 }
 
 const MAX_LISTING_BYTES = 64 * 1024 * 1024;
@@ -17,23 +18,21 @@ const PATH_RE = /^crawl-data\/[A-Za-z0-9._-]+\/segments\/[A-Za-z0-9._-]+\/(warc|
 export const pathList: ListStage<PathListParams> = {
   kind: 'list',
   name: 'cc-path-list',
-  version: '1',
+  version: '2',
   description: 'Fetches a Common Crawl path listing (warc.paths.gz), checks it, and selects segments deterministically.',
   parseParams(raw, field) {
     const o = v.object(raw, field, ['pathList', 'sha256', 'select']);
-    const sel = v.object(o.select ?? {}, `${field}.select`, ['start', 'every', 'count']);
     return {
       pathList: v.string(o.pathList, `${field}.pathList`, { pattern: /^[A-Za-z0-9._/-]+$/, what: 'a relative path such as crawl-data/CC-MAIN-2025-18/warc.paths.gz' }),
       sha256: v.optionalString(o.sha256, `${field}.sha256`, { pattern: /^sha256:[0-9a-f]{64}$/, what: 'sha256:<64 hex digits>' }),
-      select: {
-        start: v.optionalInteger(sel.start, `${field}.select.start`, 0),
-        every: v.optionalInteger(sel.every, `${field}.select.every`, 1, 1),
-        count: v.optionalInteger(sel.count, `${field}.select.count`, Number.MAX_SAFE_INTEGER, 1),
-      },
+      select: parseSelection(o.select, `${field}.select`),
     };
   },
   keyParams({ pathList, select }) {
     return { pathList, select };
+  },
+  withSelection(params, text) {
+    return { ...params, select: selectionFromFlag(text) };
   },
   async list(ctx) {
     const { params } = ctx;
@@ -69,8 +68,7 @@ export const pathList: ListStage<PathListParams> = {
         );
       }
     });
-    const { start, every, count } = params.select;
-    for (let i = start; i < lines.length && segments.length < count; i += every) segments.push({ index: i, path: lines[i]! });
+    for (const i of applySelection(lines.length, params.select)) segments.push({ index: i, path: lines[i]! });
     if (segments.length === 0) {
       throw new ReingestError('REINGEST_E_PATH_LIST', `${url.href}: the selection ${JSON.stringify(params.select)} picks no segment of the ${lines.length} listed`, { where: url.href });
     }
