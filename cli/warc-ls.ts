@@ -13,7 +13,8 @@ export async function warcLs(target: string, opts: { json: boolean; maxRecordByt
   const url = /^[a-z]+:\/\//i.test(target) ? new URL(target) : pathToFileURL(resolve(target));
   const notes: Record<string, number> = {};
   let records = 0;
-  for await (const rec of readWarc(openUrl(url, opts.signal, opts.log), target, opts.maxRecordBytes, opts.signal, (what, n = 1) => (notes[what] = (notes[what] ?? 0) + n))) {
+  const note = (what: string, n = 1) => (notes[what] = (notes[what] ?? 0) + n);
+  for await (const rec of readWarc(openUrl(url, opts.signal, opts.log), { where: target, maxRecordBytes: opts.maxRecordBytes, verifyDigests: true, signal: opts.signal, note })) {
     records++;
     const r = toRecord(rec);
     const line = {

@@ -5,10 +5,23 @@ import { header, parseWarc, type WarcRecord } from './warc/parse.ts';
 export interface WarcRecordsParams {
   /** Blocks above this many bytes are skipped and flagged `oversize` (Common Crawl caps payloads at 5 MiB). */
   readonly maxRecordBytes: number;
+  /** Check block and payload digests (two SHA-1 passes over every record; about a third of the reader's time). */
+  readonly verifyDigests: boolean;
+}
+
+export interface ReadWarcOptions {
+  readonly where: string;
+  readonly maxRecordBytes: number;
+  readonly verifyDigests: boolean;
+  readonly signal: AbortSignal;
+  /** Told about file-level findings (trailing garbage, streaming fallback) with a count. */
+  readonly note: (what: string, n?: number) => void;
 }
 
 /** Sniffs the format by magic bytes, whatever the file is called. */
-export async function* readWarc(input: AsyncIterable<Uint8Array>, where: string, maxRecordBytes: number, signal: AbortSignal, note: (what: string, n?: number) => void): AsyncGenerator<WarcRecord> {
+export async function* readWarc(input: AsyncIterable<Uint8Array>, opts: ReadWarcOptions): AsyncGenerator<WarcRecord> {
+  const { where, maxRecordBytes, signal, note } = opts;
+  const parse = { where, maxBlock: maxRecordBytes, verifyDigests: opts.verifyDigests };
   const it = input[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let headBytes = 0;
@@ -32,12 +45,12 @@ export async function* readWarc(input: AsyncIterable<Uint8Array>, where: string,
       onTrailingGarbage: (_offset, n) => note('trailing-garbage-bytes', n),
       onStreamingFallback: () => note('gzip-streaming-fallback'),
     });
-    yield* parseWarc(pieces, { where, maxBlock: maxRecordBytes });
+    yield* parseWarc(pieces, parse);
     return;
   }
   const magic = start.toString('latin1', 0, 11);
   if (magic.startsWith('WARC/')) {
-    yield* parseWarc(all(), { where, maxBlock: maxRecordBytes });
+    yield* parseWarc(all(), parse);
     return;
   }
   const hint = start.readUInt32LE(0) === 0xfd2fb528 ? 'zstd-compressed (.warc.zst), which this version does not read yet' : magic.startsWith('filedesc://') ? 'a legacy ARC file, not WARC' : 'neither gzip nor WARC';
@@ -69,12 +82,16 @@ export const warcRecords: DecodeStage<WarcRecordsParams> = {
   version: '2',
   description: 'Reads WARC records (per-record gzip, whole-file gzip or plain), with file offsets, digest verdicts and flags.',
   parseParams(raw, field) {
-    const o = v.object(raw, field, ['maxRecordBytes']);
-    return { maxRecordBytes: v.optionalInteger(o.maxRecordBytes, `${field}.maxRecordBytes`, 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024) };
+    const o = v.object(raw, field, ['maxRecordBytes', 'verifyDigests']);
+    return {
+      maxRecordBytes: v.optionalInteger(o.maxRecordBytes, `${field}.maxRecordBytes`, 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      verifyDigests: v.boolean(o.verifyDigests, `${field}.verifyDigests`, true),
+    };
   },
   async *run(input, ctx) {
     const where = ctx.segment?.path ?? 'input';
-    for await (const rec of readWarc(input, where, ctx.params.maxRecordBytes, ctx.signal, (what, n) => ctx.counters.add(what, n))) {
+    const opts = { ...ctx.params, where, signal: ctx.signal, note: (what: string, n?: number) => ctx.counters.add(what, n) };
+    for await (const rec of readWarc(input, opts)) {
       for (const f of rec.flags) ctx.counters.add(f);
       if (rec.blockDigest === 'mismatch') ctx.counters.add('block-digest-mismatch');
       if (rec.payloadDigest === 'mismatch') ctx.counters.add('payload-digest-mismatch');

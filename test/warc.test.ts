@@ -15,6 +15,7 @@ function ctx(counters = new CounterSet()): StageContext<WarcRecordsParams> {
   const noop = () => {};
   return { params: warcRecords.parseParams({}, 'p'), signal: new AbortController().signal, log: { debug: noop, info: noop, warn: noop }, counters, mirror: 'file:///' };
 }
+const readOpts = (where: string) => ({ where, maxRecordBytes: 1 << 20, verifyDigests: true, signal: new AbortController().signal, note: () => {} });
 const read = async (p: string, sizes = [4096]) => collect(warcRecords.run(chunked(await fixture(p), sizes), ctx()));
 const pick = (rs: DataRecord[], ...keys: string[]) => rs.map((r) => keys.map((k) => r[k]));
 
@@ -148,11 +149,11 @@ t.test('an oversized record is skipped and flagged; memory holds only the cap', 
 });
 
 t.test('non-WARC input gives a typed error that says what it is', async (t) => {
-  await t.rejects(collect(readWarc(chunked(await fixture('warcio/bad.arc'), [64]), 'bad.arc', 1 << 20, new AbortController().signal, () => {})), {
+  await t.rejects(collect(readWarc(chunked(await fixture('warcio/bad.arc'), [64]), readOpts('bad.arc'))), {
     code: 'REINGEST_E_WARC_FORMAT',
     message: /legacy ARC file/,
   });
-  await t.rejects(collect(readWarc(chunked(Buffer.from('<html>not a warc</html>\n'), [5]), 'page.html', 1 << 20, new AbortController().signal, () => {})), {
+  await t.rejects(collect(readWarc(chunked(Buffer.from('<html>not a warc</html>\n'), [5]), readOpts('page.html'))), {
     message: /neither gzip nor WARC/,
   });
   await t.rejects(collect(parseWarc(chunked(Buffer.from('WARC/1.0\r\nContent-Length: 99\r\n\r\nshort'), [3]), { where: 'cut.warc', maxBlock: 1 << 20 })), {

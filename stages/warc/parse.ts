@@ -26,6 +26,8 @@ export interface ParseOptions {
   readonly maxBlock: number;
   /** How far to look for the next record when a Content-Length is wrong. */
   readonly maxResync?: number;
+  /** Check WARC-Block-Digest and WARC-Payload-Digest (default true; off, verdicts are `not-checked`). */
+  readonly verifyDigests?: boolean;
 }
 
 const MAX_HEADER_LINE = 64 * 1024;
@@ -54,6 +56,7 @@ interface Member {
 export async function* parseWarc(input: AsyncIterable<Uint8Array | Piece>, opts: ParseOptions): AsyncGenerator<WarcRecord> {
   const { where } = opts;
   const maxResync = opts.maxResync ?? 16 * 1024 * 1024;
+  const verify = opts.verifyDigests ?? true;
   const members: Member[] = [];
   let plain = true;
   let uncompressed = 0;
@@ -132,8 +135,8 @@ export async function* parseWarc(input: AsyncIterable<Uint8Array | Piece>, opts:
       version,
       headers,
       block,
-      blockDigest: block === null ? 'not-checked' : checkDigest(header({ headers }, 'WARC-Block-Digest'), block),
-      payloadDigest: block === null ? 'not-checked' : payloadVerdict(headers, block),
+      blockDigest: block === null || !verify ? 'not-checked' : checkDigest(header({ headers }, 'WARC-Block-Digest'), block),
+      payloadDigest: block === null || !verify ? 'not-checked' : payloadVerdict(headers, block),
       flags,
     };
   }
