@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { digestHex, StreamDigest, type Digest } from '../cache/digest.ts';
 import type { ObjectStore, ObjectWriter } from '../cache/store.ts';
@@ -32,6 +33,7 @@ export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortS
     log: env.log.child(bindings),
     counters: new CounterSet(),
     mirror: env.mirror,
+    workDir: join(env.store.root, 'work'),
     ...(segment ? { segment } : {}),
   };
 }

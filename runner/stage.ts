@@ -33,6 +33,12 @@ export interface StageContext<P> {
   readonly counters: Counters;
   /** Base URL that relative source paths are resolved against (a mirror; never hashed). */
   readonly mirror: string;
+  /**
+   * A directory that persists with the cache and is shared by every process using it, for files a stage
+   * must hold whole (a zip needs random access). Stages name what they put there by content digest and
+   * publish with write-to-temp + rename, as the cache does.
+   */
+  readonly workDir: string;
   /** The segment a chain stage is working on (absent for list and aggregate stages). */
   readonly segment?: SegmentRef;
 }

@@ -5,6 +5,7 @@ import { jsonl } from './jsonl.ts';
 import { lengthFilter } from './length-filter.ts';
 import { pathList } from './path-list.ts';
 import { warcRecords } from './warc-records.ts';
+import { zipEntries, zipEntry } from './zip-sources.ts';
 
 /** Every stage a spec may name. The CLI hands this to the runner; the runner itself names none. */
 export const builtinStages = {
@@ -14,4 +15,6 @@ export const builtinStages = {
   [htmlText.name]: htmlText,
   [lengthFilter.name]: lengthFilter,
   [jsonl.name]: jsonl,
+  [zipEntries.name]: zipEntries,
+  [zipEntry.name]: zipEntry,
 } satisfies StageRegistry;

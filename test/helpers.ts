@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { CounterSet } from '../runner/counters.ts';
+import type { StageContext } from '../runner/stage.ts';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -59,4 +61,20 @@ export interface RunJson {
 /** Parses the `--json` summary that `reingest run` prints as its last stdout line. */
 export function runJson(stdout: string): RunJson {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunJson;
+}
+
+/** A stage context for calling a stage directly, as the runner would (quiet log, fresh counters). */
+export function stageCtx<P>(
+  params: P,
+  over: { mirror?: string; workDir?: string; signal?: AbortSignal; counters?: CounterSet } = {},
+): StageContext<P> & { counters: CounterSet } {
+  const noop = () => {};
+  return {
+    params,
+    signal: over.signal ?? new AbortController().signal,
+    log: { debug: noop, info: noop, warn: noop },
+    counters: over.counters ?? new CounterSet(),
+    mirror: over.mirror ?? 'file:///nonexistent/',
+    workDir: over.workDir ?? '/nonexistent-workdir',
+  };
 }

@@ -3,7 +3,7 @@ import { CounterSet } from '../runner/counters.ts';
 import type { DataRecord } from '../runner/stage.ts';
 import { extractText } from '../stages/html/extract.ts';
 import { htmlText, pickCharset } from '../stages/html-text.ts';
-import { collect } from './helpers.ts';
+import { collect, stageCtx } from './helpers.ts';
 
 const LIMITS = { maxChars: 1 << 20, maxDepth: 256 };
 
@@ -53,8 +53,7 @@ t.test('the stage keeps HTML 200 responses and counts every drop by reason', asy
   async function* src() {
     yield* recs;
   }
-  const noop = () => {};
-  const out = await collect(htmlText.run(src(), { params: htmlText.parseParams({}, 'p'), signal: new AbortController().signal, log: { debug: noop, info: noop, warn: noop }, counters, mirror: '' }));
+  const out = await collect(htmlText.run(src(), stageCtx(htmlText.parseParams({}, 'p'), { counters })));
   t.same(out.map((r) => [r.id, r.text, r.charset]), [['a', 'Привет', 'windows-1251']]);
   t.same(counters.toJSON().drops, { 'http-not-200': 1, 'http-unparsable': 1, 'no-text': 1, 'not-html': 1, 'warc-request': 1, 'warc-warcinfo': 1 });
 });
@@ -72,14 +71,13 @@ t.test('bodies: CC\'s are already decoded; other archives\' chunked and gzip/def
     ['chunked', resp(['Transfer-Encoding: chunked'], chunkedBody)],
     ['chunked+gzip', resp(['Transfer-Encoding: chunked', 'Content-Encoding: gzip'], Buffer.concat([Buffer.from(`${gzipSync(html).length.toString(16)}\r\n`), gzipSync(html), Buffer.from('\r\n0\r\n\r\n')]))],
   ];
-  const noop = () => {};
   async function* src() {
     for (const [id, block] of cases) yield { type: 'response', id, uri: `https://${id}.example/`, date: null, block } as DataRecord;
     yield { type: 'conversion', id: 'wet', uri: 'https://wet.example/', date: null, block: Buffer.from('Title line\nText from a WET record\n') } as DataRecord;
     yield { type: 'response', id: 'huge', uri: 'https://huge.example/', date: null, block: null } as DataRecord;
   }
   const counters = new CounterSet();
-  const out = await collect(htmlText.run(src(), { params: htmlText.parseParams({}, 'p'), signal: new AbortController().signal, log: { debug: noop, info: noop, warn: noop }, counters, mirror: '' }));
+  const out = await collect(htmlText.run(src(), stageCtx(htmlText.parseParams({}, 'p'), { counters })));
   t.same(
     out.map((r) => [r.id, r.text]),
     [...cases.map(([id]) => [id, 'Decoded body text']), ['wet', 'Title line\nText from a WET record']],

@@ -3,19 +3,14 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { sha256 } from '../cache/digest.ts';
-import { CounterSet } from '../runner/counters.ts';
 import { LocalMirror } from '../runner/local-mirror.ts';
-import type { StageContext } from '../runner/stage.ts';
 import { httpFetch } from '../stages/http-fetch.ts';
 import { USER_AGENT } from '../stages/lib/open-url.ts';
 import { pathList, type PathListParams } from '../stages/path-list.ts';
-import { collect, ROOT } from './helpers.ts';
+import { collect, ROOT, stageCtx } from './helpers.ts';
 import { FakeCommonCrawl } from './support/fake-cc.ts';
 
-const noop = () => {};
-function ctx<P>(params: P, mirror: string): StageContext<P> {
-  return { params, signal: new AbortController().signal, log: { debug: noop, info: noop, warn: noop }, counters: new CounterSet(), mirror };
-}
+const ctx = <P>(params: P, mirror: string) => stageCtx(params, { mirror });
 const params = (raw: object): PathListParams => pathList.parseParams({ pathList: 'crawl-data/CC-MAIN-2025-33/warc.paths.gz', ...raw }, 'source.params');
 
 t.test('the real CC-MAIN-2025-33 listing: 100,000 paths, deterministic selection, digest recorded', async (t) => {

@@ -34,7 +34,7 @@ t.test('bad specs name the file, the field, what was expected and what came', as
   const dir = t.testdir();
   const cases: [string, unknown, RegExp][] = [
     ['misspelled stage', { ...good, segment: [good.segment[0], good.segment[1], { stage: 'html-txt' }] }, /bad\.json: segment\[2\]\.stage: expected a known stage .* got "html-txt"; did you mean "html-text"\?/],
-    ['wrong kind', { ...good, segment: [{ stage: 'warc-records' }, good.segment[1]] }, /segment\[0\]\.stage: expected a fetch stage here \(http-fetch\), got "warc-records \(a decode stage\)"/],
+    ['wrong kind', { ...good, segment: [{ stage: 'warc-records' }, good.segment[1]] }, /segment\[0\]\.stage: expected a fetch stage here \(http-fetch, zip-entry\), got "warc-records \(a decode stage\)"/],
     ['float param', { ...good, segment: [...good.segment.slice(0, 3), { stage: 'length-filter', params: { minChars: 2.5 } }] }, /segment\[3\]\.params\.minChars: expected an integer from 0 to \d+, got number 2\.5; hashed params allow no fractions/],
     ['unknown field', { ...good, segmnet: [] }, /pipeline\.segmnet: expected one of the fields .*; did you mean "segment"\?/],
     ['bad pin', { ...good, source: { stage: 'cc-path-list', params: { pathList: 'a/b.gz', sha256: 'abc' } } }, /source\.params\.sha256: expected sha256:<64 hex digits>, got "abc"/],
@@ -56,7 +56,7 @@ t.test('non-NFC strings are refused rather than silently normalised', async (t) 
 });
 
 t.test('every stage\'s canonical params parse back to themselves (manifests rerun from them)', async (t) => {
-  const samples: Record<string, unknown> = { 'cc-path-list': { pathList: 'crawl-data/X/warc.paths.gz', sha256: `sha256:${'a'.repeat(64)}` } };
+  const samples: Record<string, unknown> = { 'cc-path-list': { pathList: 'crawl-data/X/warc.paths.gz', sha256: `sha256:${'a'.repeat(64)}` }, 'zip-entries': { zip: 'corpus.zip' } };
   for (const stage of Object.values(builtinStages)) {
     const once = stage.parseParams(samples[stage.name] ?? {}, 'p');
     const twice = stage.parseParams(JSON.parse(JSON.stringify(once)), 'p');

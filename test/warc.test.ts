@@ -3,18 +3,15 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { CounterSet } from '../runner/counters.ts';
-import type { DataRecord, StageContext } from '../runner/stage.ts';
+import type { DataRecord } from '../runner/stage.ts';
 import { parseWarc, header } from '../stages/warc/parse.ts';
-import { readWarc, warcRecords, type WarcRecordsParams } from '../stages/warc-records.ts';
-import { chunked, collect, ROOT } from './helpers.ts';
+import { readWarc, warcRecords } from '../stages/warc-records.ts';
+import { chunked, collect, ROOT, stageCtx } from './helpers.ts';
 
 const fixture = (p: string) => readFile(join(ROOT, 'test/fixtures', p));
 const SIZES = [[1], [7, 3, 11], [4096], [65536]];
 
-function ctx(counters = new CounterSet()): StageContext<WarcRecordsParams> {
-  const noop = () => {};
-  return { params: warcRecords.parseParams({}, 'p'), signal: new AbortController().signal, log: { debug: noop, info: noop, warn: noop }, counters, mirror: 'file:///' };
-}
+const ctx = (counters = new CounterSet()) => stageCtx(warcRecords.parseParams({}, 'p'), { counters });
 const readOpts = (where: string) => ({ where, maxRecordBytes: 1 << 20, verifyDigests: true, signal: new AbortController().signal, note: () => {} });
 const read = async (p: string, sizes = [4096]) => collect(warcRecords.run(chunked(await fixture(p), sizes), ctx()));
 const pick = (rs: DataRecord[], ...keys: string[]) => rs.map((r) => keys.map((k) => r[k]));
@@ -160,4 +157,17 @@ t.test('non-WARC input gives a typed error that says what it is', async (t) => {
     code: 'REINGEST_E_WARC_TRUNCATED',
     message: /cut\.warc: expected 99 block bytes from offset 32, the stream ended after 5/,
   });
+});
+
+t.test('a 100 MB record with the default cap: flagged oversize, streamed past, the process survives', async (t) => {
+  const body = Buffer.alloc(100 * 1024 * 1024, 0x20);
+  const head = Buffer.from(`WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:big>\r\nContent-Length: ${body.length}\r\n\r\n`);
+  const member = gzipSync(Buffer.concat([head, body, Buffer.from('\r\n\r\n')]), { level: 1 });
+  const tail = gzipSync(Buffer.from('WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:after>\r\nContent-Length: 2\r\n\r\nok\r\n\r\n'));
+  const counters = new CounterSet();
+  const before = process.memoryUsage().rss;
+  const recs = await collect(warcRecords.run(chunked(Buffer.concat([member, tail]), [1 << 20]), ctx(counters)));
+  t.same(pick(recs, 'id', 'flags', 'block'), [['<urn:big>', ['oversize'], null], ['<urn:after>', [], Buffer.from('ok')]]);
+  t.same(counters.toJSON().counts, { 'gzip-streaming-fallback': 1, oversize: 1 });
+  t.comment(`rss grew by ${Math.round((process.memoryUsage().rss - before) / 1e6)} MB while reading it`);
 });
