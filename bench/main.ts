@@ -4,6 +4,7 @@
  *   npm run bench -- memory     peak RSS of the sample vs the sample with 8 copies of its segments
  *   npm run bench -- cache      wall time of a cold run vs a warm (all cache hits) run
  *   npm run bench -- warc       our WARC reader vs zlib gunzip vs npm warcio on a >= 200 MB generated WARC
+ *   npm run bench -- big        one 1 GiB segment through the sample chain: peak RSS (< 256 MB) and throughput
  *   env: BENCH_COPIES=1,8,32 (scales for memory), BENCH_NODE_ARGS="--max-old-space-size=48" (node flags for the runs)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -84,3 +85,4 @@ const which = process.argv[2] ?? 'all';
 if (which === 'memory' || which === 'all') await memory();
 if (which === 'cache' || which === 'all') await cache();
 if (which === 'warc' || which === 'all') await (await import('./warc.ts')).warcBench();
+if (which === 'big' || which === 'all') await (await import('./big-segment.ts')).bigSegmentBench();

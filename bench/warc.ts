@@ -20,7 +20,7 @@ const TARGET = Number(process.env.BENCH_WARC_MB ?? 200) * 1e6;
  * Markup that real pages carry around their text (inline scripts, styles, SVG icons, tracking attributes),
  * so response sizes follow Common Crawl's: ~20 KB minimum, ~60 KB on average, a long tail to 1 MB.
  */
-function padding(rng: Rng): Buffer {
+export function padding(rng: Rng): Buffer {
   const target = Math.min(1_000_000, 20_000 + Math.floor(-Math.log(1 - rng.next()) * 40_000));
   const parts: string[] = [];
   let n = 0;
