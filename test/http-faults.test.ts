@@ -107,3 +107,15 @@ t.test('at most maxStreams streams are open at once, whatever the callers', asyn
   t.equal(peak, 2);
   t.equal(activeStreams(), 0, 'every slot released');
 });
+
+t.test('waits grow exponentially from the base and jitter never shortens them', async (t) => {
+  const waits: number[] = [];
+  const { url } = await serve(t, BODY, [{ kind: 'status', status: 503 }, { kind: 'status', status: 502 }, { kind: 'status', status: 500 }]);
+  const policy = { ...FAST, backoffMs: 40, maxBackoffMs: 10_000, random: () => 0 };
+  await collect(streamHttp(url, new AbortController().signal, { ...log, warn: (o: object) => waits.push((o as { waitMs: number }).waitMs) }, policy));
+  t.same(waits, [40, 80, 160]);
+  const jittered: number[] = [];
+  const { url: url2 } = await serve(t, BODY, [{ kind: 'status', status: 503 }]);
+  await collect(streamHttp(url2, new AbortController().signal, { ...log, warn: (o: object) => jittered.push((o as { waitMs: number }).waitMs) }, { ...policy, random: () => 0.999 }));
+  t.ok(jittered[0]! >= 40 && jittered[0]! <= 60, `jittered first wait ${jittered[0]} within [base, 1.5 base]`);
+});

@@ -55,7 +55,8 @@ async function* resumable(url: URL, signal: AbortSignal, log: StageLog, policy: 
       );
     }
     const exp = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (failures - 1));
-    const wait = Math.max(parseRetryAfter(retryAfter) ?? 0, exp * (0.75 + random() * 0.5));
+    // Jitter only lengthens a wait, so the first one is never under backoffMs (>= 1 s for real runs).
+    const wait = Math.max(parseRetryAfter(retryAfter) ?? 0, exp * (1 + random() * 0.5));
     log.warn({ url: url.href, attempt: failures, waitMs: Math.round(wait), reason: why, offset }, 'backing off before retrying');
     await sleep(wait, undefined, { signal });
   };
