@@ -1,3 +1,4 @@
+import chardet from 'chardet';
 import { v, type DataRecord, type TransformStage } from '../runner/stage.ts';
 import { extractText } from './html/extract.ts';
 import { decodedBody, httpHeader, parseHttpResponse } from './html/http-response.ts';
@@ -5,33 +6,56 @@ import { decodedBody, httpHeader, parseHttpResponse } from './html/http-response
 export interface HtmlTextParams {
   readonly maxChars: number;
   readonly maxDepth: number;
+  /** Blocks whose link text exceeds this share (in 1/1000) are dropped as navigation. */
+  readonly maxLinkDensityPermille: number;
 }
 
 const HTML_TYPES = /^(text\/html|application\/xhtml\+xml)\b/i;
 const META_CHARSET = /<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)/i;
 
-/** Charset from the HTTP header, then a <meta> in the first 4 KiB, else UTF-8. Returns a WHATWG label. */
+/**
+ * Charset from the HTTP header, then a <meta> in the first 4 KiB, then detection: UTF-8 if the bytes are
+ * valid UTF-8, else chardet's guess (deterministic, pure JS). Returns a WHATWG encoding name.
+ */
 export function pickCharset(contentType: string | undefined, body: Buffer): string {
   const fromHeader = /charset\s*=\s*["']?([A-Za-z0-9._:-]+)/i.exec(contentType ?? '')?.[1];
   const fromMeta = fromHeader ? undefined : META_CHARSET.exec(body.toString('latin1', 0, Math.min(body.length, 4096)))?.[1];
-  const label = (fromHeader ?? fromMeta ?? 'utf-8').toLowerCase();
+  const declared = whatwg(fromHeader ?? fromMeta);
+  if (declared) return declared;
+  if (isValidUtf8(body)) return 'utf-8';
+  return whatwg(chardet.detect(body.subarray(0, 64 * 1024)) ?? undefined) ?? 'windows-1252';
+}
+
+function whatwg(label: string | undefined): string | undefined {
+  if (!label) return undefined;
   try {
-    return new TextDecoder(label).encoding;
+    return new TextDecoder(label.toLowerCase()).encoding;
   } catch {
-    return 'utf-8';
+    return undefined;
+  }
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+function isValidUtf8(b: Buffer): boolean {
+  try {
+    STRICT_UTF8.decode(b);
+    return true;
+  } catch {
+    return false;
   }
 }
 
 export const htmlText: TransformStage<HtmlTextParams> = {
   kind: 'transform',
   name: 'html-text',
-  version: '2',
+  version: '3',
   description: 'Keeps HTML responses with status 200 (and WET conversion records), decodes transfer/content encodings and charset, and extracts the main text.',
   parseParams(raw, field) {
-    const o = v.object(raw, field, ['maxChars', 'maxDepth']);
+    const o = v.object(raw, field, ['maxChars', 'maxDepth', 'maxLinkDensityPermille']);
     return {
       maxChars: v.optionalInteger(o.maxChars, `${field}.maxChars`, 8 * 1024 * 1024, 1),
       maxDepth: v.optionalInteger(o.maxDepth, `${field}.maxDepth`, 512, 1),
+      maxLinkDensityPermille: v.optionalInteger(o.maxLinkDensityPermille, `${field}.maxLinkDensityPermille`, 500, 0, 1000),
     };
   },
   async *run(input, ctx) {

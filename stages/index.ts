@@ -6,6 +6,9 @@ import { lengthFilter } from './length-filter.ts';
 import { pathList } from './path-list.ts';
 import { warcRecords } from './warc-records.ts';
 import { zipEntries, zipEntry } from './zip-sources.ts';
+import { langId } from './lang-id.ts';
+import { c4Quality, finewebQuality, gopherQuality, gopherRepetition } from './quality-filters.ts';
+import { pii } from './pii.ts';
 
 /** Every stage a spec may name. The CLI hands this to the runner; the runner itself names none. */
 export const builtinStages = {
@@ -14,6 +17,12 @@ export const builtinStages = {
   [warcRecords.name]: warcRecords,
   [htmlText.name]: htmlText,
   [lengthFilter.name]: lengthFilter,
+  [langId.name]: langId,
+  [gopherQuality.name]: gopherQuality,
+  [gopherRepetition.name]: gopherRepetition,
+  [c4Quality.name]: c4Quality,
+  [finewebQuality.name]: finewebQuality,
+  [pii.name]: pii,
   [jsonl.name]: jsonl,
   [zipEntries.name]: zipEntries,
   [zipEntry.name]: zipEntry,

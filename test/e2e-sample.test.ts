@@ -59,7 +59,10 @@ t.test('the manifest pins inputs, keys every task and digests every edge', async
     for (const e of task.edges) t.match(e.digest, /^sha256:[0-9a-f]{64}$/, `${task.id} ${e.stage} edge`);
   }
   const chain = m.tasks.find((x) => x.kind === 'chain')!;
-  t.same(chain.edges.map((e) => [e.stage, e.stored]), [['warc-records', false], ['html-text', false], ['length-filter', true]], 'only the chain output is kept');
+  const stages = ['warc-records', 'html-text', 'lang-id', 'gopher-repetition', 'gopher-quality', 'c4-quality', 'fineweb-quality', 'pii'];
+  t.same(chain.edges.map((e) => [e.stage, e.stored]), stages.map((s, i) => [s, i === stages.length - 1]), 'every edge digested, only the chain output kept');
+  const records = chain.edges.map((e) => e.records!);
+  t.ok(records.every((n, i) => i === 0 || n <= records[i - 1]!), `a funnel: ${records.join(' > ')}`);
   t.ok(chain.edges[1]!.counters!.drops['not-html']! >= 0);
   t.equal(m.outputs[0]!.file, 'text.jsonl');
   const text = await readFile(join(dir, 'out', 'text.jsonl'), 'utf8');

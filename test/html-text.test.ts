@@ -23,6 +23,12 @@ t.test('unclosed and mis-nested tags do not swallow the page', async (t) => {
   t.equal(text, 'one\ntwo\nthree');
 });
 
+t.test('link-dense blocks are dropped as navigation, prose with a link is kept', async (t) => {
+  const html = '<div><a href="/1">Home</a> | <a href="/2">News</a> | <a href="/3">Archive</a></div><p>Read the <a href="/r">full report</a> on the flood of the lower streets this spring.</p>';
+  t.equal(extractText(html, LIMITS).text, 'Read the full report on the flood of the lower streets this spring.');
+  t.equal(extractText(html, { ...LIMITS, maxLinkDensityPermille: 1000 }).text.split('\n').length, 2, 'the limit is a param');
+});
+
 t.test('limits are sizes, not time: the cut is the same on every machine', async (t) => {
   const html = `<p>${'word '.repeat(1000)}</p><p>tail</p>`;
   const a = extractText(html, { maxChars: 100, maxDepth: 10 });
@@ -35,7 +41,12 @@ t.test('charset: HTTP header, then <meta>, then UTF-8', async (t) => {
   t.equal(pickCharset('text/html', Buffer.from('<html><meta charset="windows-1251">')), 'windows-1251');
   t.equal(pickCharset('text/html', Buffer.from('<meta http-equiv="Content-Type" content="text/html; charset=koi8-r">')), 'koi8-r');
   t.equal(pickCharset(undefined, Buffer.from('<p>none</p>')), 'utf-8');
-  t.equal(pickCharset('text/html; charset=nonsense-9', Buffer.alloc(0)), 'utf-8');
+  t.equal(pickCharset('text/html; charset=nonsense-9', Buffer.from('<p>é</p>')), 'utf-8', 'an unknown label falls through to detection');
+  const { default: iconv } = await import('iconv-lite');
+  const ru = iconv.encode('<p>Весной река снова вышла из берегов и затопила нижние улицы города. Городская библиотека продлила часы работы.</p>', 'windows-1251');
+  t.equal(pickCharset('text/html', ru), 'windows-1251', 'undeclared windows-1251 is detected');
+  const ja = iconv.encode('<p>春になると、川沿いの桜並木が一斉に咲き始めます。町の図書館は夏休みの間、開館時間を延長します。</p>', 'shift_jis');
+  t.equal(pickCharset(undefined, ja), 'shift_jis', 'undeclared Shift_JIS is detected');
 });
 
 t.test('the stage keeps HTML 200 responses and counts every drop by reason', async (t) => {

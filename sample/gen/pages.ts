@@ -1,5 +1,5 @@
 import iconv from 'iconv-lite';
-import { BANKS, SPAM_WORDS, englishSentence, type LanguageBank } from './text-banks.ts';
+import { BANKS, SPAM_WORDS, englishSentences, type LanguageBank } from './text-banks.ts';
 
 /** A seeded PRNG (mulberry32): the sample must come out the same on every machine and Node version. */
 export class Rng {
@@ -19,6 +19,15 @@ export class Rng {
   }
   pick<T>(xs: readonly T[]): T {
     return xs[this.int(xs.length)]!;
+  }
+  /** Fisher-Yates on a copy. */
+  shuffle<T>(xs: readonly T[]): T[] {
+    const out = [...xs];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    return out;
   }
   bytes(n: number): Buffer {
     const b = Buffer.alloc(n);
@@ -46,11 +55,12 @@ interface Article {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function paragraph(rng: Rng, bank: LanguageBank): string {
-  const n = 2 + rng.int(4);
+/** A page's paragraphs, dealing its language's sentences without replacement (2-4 per paragraph). */
+function paragraphs(rng: Rng, bank: LanguageBank): string[] {
+  const deck = bank.code === 'en' ? englishSentences((xs) => rng.shuffle(xs)) : rng.shuffle(bank.sentences);
   const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(bank.code === 'en' ? englishSentence((k) => rng.int(k)) : rng.pick(bank.sentences));
-  return out.join(' ');
+  while (deck.length >= 2) out.push(deck.splice(0, Math.min(deck.length, 2 + rng.int(3))).join(' '));
+  return out;
 }
 
 function renderHtml(rng: Rng, a: Article, charset: string, metaCharset: boolean, date: string): string {
@@ -122,7 +132,7 @@ export class PageFactory {
     const article: Article = given ?? {
       bank,
       title: rng.pick(bank.titles),
-      paragraphs: Array.from({ length: 3 + rng.int(6) }, () => paragraph(rng, bank)),
+      paragraphs: paragraphs(rng, bank),
       site: this.#site(bank),
     };
     const charset = rng.pick(bank.charsets);
@@ -148,9 +158,9 @@ export class PageFactory {
   #nearDuplicate(date: string): Page {
     const rng = this.#rng;
     const { article } = rng.pick(this.#articles);
-    const paragraphs = [...article.paragraphs];
-    paragraphs[rng.int(paragraphs.length)] = paragraph(rng, article.bank);
-    return this.#article(date, { ...article, paragraphs, site: `syndicated-${article.site}` });
+    // Near duplicate: the same page with its paragraphs in another order and one dropped.
+    const reordered = rng.shuffle(article.paragraphs).slice(0, Math.max(2, article.paragraphs.length - 1));
+    return this.#article(date, { ...article, paragraphs: reordered, site: `syndicated-${article.site}` });
   }
 
   #spam(): Page {

@@ -19,8 +19,13 @@ const EN_VERBS = ['has changed how people think about', 'quietly documented', 's
 const EN_OBJECTS = ['the flooding of the lower streets', 'hand-written maps of the valley', 'the price of bread in winter', 'migrating birds along the estuary', 'the stone bridge built in 1821', 'a collection of letters from sailors', 'the schedule of the ferry', 'seeds saved from older varieties of apple', 'the sound of the bells at noon', 'the way neighbours share their tools'];
 const EN_TAILS = ['and nobody expected the results.', 'which surprised even the sceptics.', 'though the funding ran out twice.', 'according to the minutes of the last meeting.', 'and the archive is open to visitors on Saturdays.', 'while the rest of the county barely noticed.', 'so the story is still told at the market.', 'but the details are still argued about.'];
 
-export function englishSentence(pick: (n: number) => number): string {
-  return `${EN_SUBJECTS[pick(EN_SUBJECTS.length)]} ${EN_VERBS[pick(EN_VERBS.length)]} ${EN_OBJECTS[pick(EN_OBJECTS.length)]}, ${EN_TAILS[pick(EN_TAILS.length)]}`;
+/**
+ * A page's worth of distinct English sentences: each part list is dealt without replacement, so no phrase
+ * repeats inside one page (real prose rarely does; the Gopher repetition filter would rightly drop it).
+ */
+export function englishSentences(shuffle: <T>(xs: readonly T[]) => T[]): string[] {
+  const [s, v, o, t] = [shuffle(EN_SUBJECTS), shuffle(EN_VERBS), shuffle(EN_OBJECTS), shuffle(EN_TAILS)];
+  return v.map((verb, i) => `${s[i]} ${verb} ${o[i]}, ${t[i]}`);
 }
 
 export const BANKS: readonly LanguageBank[] = [
