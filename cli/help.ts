@@ -44,6 +44,8 @@ Options:
   --cache DIR           cache directory
   --json                print {"root","manifest","tasksRun","tasksCached"} on stdout
   --quiet               no progress display (it only shows on a TTY anyway)
+  --shuffle SEED        start ready tasks in a seeded random order (checks that the root does not
+                        depend on task completion order)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default warn)
 
 Examples:

@@ -97,13 +97,18 @@ async function load(file: string, flags: { mirror?: string | undefined; segments
   return p;
 }
 
+function seedFlag(s: string): number {
+  if (!/^\d{1,9}$/.test(s)) throw new UsageError(`--shuffle: expected an integer seed, got ${JSON.stringify(s)}`);
+  return Number(s);
+}
+
 function onePipeline(positionals: string[], command: string): string {
   if (positionals.length !== 1) throw new UsageError(`${command}: expected one pipeline file, got ${positionals.length}. See \`reingest ${command} --help\``);
   return positionals[0]!;
 }
 
 async function cmdRun(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' } }, 'run');
+  const { values, positionals } = parse(args, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shuffle: { type: 'string' } }, 'run');
   if (values.help) return help(io, 'run');
   const file = onePipeline(positionals, 'run');
   const log = logger(values['log-level']);
@@ -120,6 +125,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
       log,
       toolVersion: VERSION,
       ...(progress ? { emit: progress.onEvent } : {}),
+      ...(values.shuffle === undefined ? {} : { shuffleSeed: seedFlag(values.shuffle) }),
     });
   } finally {
     progress?.stop();

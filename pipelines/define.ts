@@ -21,6 +21,7 @@ export function definePipeline(spec: {
   description?: string;
   source: StepSpec;
   segment: readonly [fetch: StepSpec, decode: StepSpec, ...transforms: StepSpec[]];
+  global?: readonly StepSpec[];
   aggregate: readonly OutputStepSpec[];
   mirror?: MirrorSpec;
 }): PipelineSpec {

@@ -6,6 +6,7 @@ import { pathList } from '../stages/path-list.ts';
 import { pii } from '../stages/pii.ts';
 import { c4Quality, finewebQuality, gopherQuality, gopherRepetition } from '../stages/quality-filters.ts';
 import { warcRecords } from '../stages/warc-records.ts';
+import { dedup } from '../stages/dedup.ts';
 import { definePipeline, output, step } from './define.ts';
 
 /**
@@ -17,7 +18,7 @@ import { definePipeline, output, step } from './define.ts';
  */
 export default definePipeline({
   name: 'sample',
-  description: 'Text from the embedded CC-SAMPLE crawl: WARC -> HTML text -> language -> quality filters -> PII -> JSONL',
+  description: 'Text from the embedded CC-SAMPLE crawl: WARC -> HTML text -> language -> quality filters -> PII -> dedup -> JSONL',
   mirror: { localDir: '../sample' },
   source: step(pathList, {
     pathList: 'crawl-data/CC-SAMPLE/warc.paths.gz',
@@ -34,5 +35,6 @@ export default definePipeline({
     step(finewebQuality),
     step(pii),
   ],
+  global: [step(dedup)],
   aggregate: [output('text.jsonl', jsonl, { fields: ['id', 'url', 'title', 'text', 'charset', 'lang', 'langScore'] })],
 });

@@ -10,7 +10,7 @@ import type { ResolvedStep } from './spec.ts';
 export interface KeyPreimage {
   /** Bump when the key scheme itself changes. */
   readonly v: 'reingest/key/1';
-  readonly kind: 'list' | 'fetch' | 'chain' | 'aggregate';
+  readonly kind: 'list' | 'fetch' | 'chain' | 'global-plan' | 'global-apply' | 'aggregate';
   readonly stages: readonly { readonly name: string; readonly version: string; readonly params: unknown }[];
   /** Content digests of the inputs, in a canonical order (list order for segments). */
   readonly inputs: readonly Digest[];
@@ -43,4 +43,14 @@ export function chainPreimage(steps: readonly ResolvedStep[], raw: Digest): KeyP
 
 export function aggregatePreimage(step: ResolvedStep, inputs: readonly Digest[]): KeyPreimage {
   return { v: 'reingest/key/1', kind: 'aggregate', stages: [stageIdentity(step)], inputs };
+}
+
+/** A whole-run decision: the stage over every segment's current output, in list order. */
+export function globalPlanPreimage(step: ResolvedStep, inputs: readonly Digest[]): KeyPreimage {
+  return { v: 'reingest/key/1', kind: 'global-plan', stages: [stageIdentity(step)], inputs };
+}
+
+/** Applying a plan to one segment: its records and the plan are the inputs. */
+export function globalApplyPreimage(step: ResolvedStep, segmentOutput: Digest, plan: Digest): KeyPreimage {
+  return { v: 'reingest/key/1', kind: 'global-apply', stages: [stageIdentity(step)], inputs: [segmentOutput, plan] };
 }

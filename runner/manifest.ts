@@ -1,5 +1,6 @@
 import { merkleRoot, type Digest } from '../cache/digest.ts';
 import { canonicalJson } from './canonical-json.ts';
+import type { KeyPreimage } from './keys.ts';
 import type { ResolvedPipeline, ResolvedStep } from './spec.ts';
 import type { ListOutput } from './stage.ts';
 import type { Edge, TaskResult } from './task-result.ts';
@@ -26,7 +27,7 @@ export interface Manifest {
 
 export interface ManifestTask {
   readonly id: string;
-  readonly kind: 'list' | 'fetch' | 'chain' | 'aggregate';
+  readonly kind: KeyPreimage['kind'];
   readonly key: Digest;
   readonly inputs: readonly Digest[];
   readonly segment?: { readonly index: number; readonly path: string };
@@ -53,6 +54,7 @@ export function pipelineIdentity(p: ResolvedPipeline) {
     name: p.name,
     source: step(p.source),
     segment: p.segment.map(step),
+    global: p.global.map(step),
     aggregate: p.aggregate.map((a) => ({ ...step(a), output: a.output })),
   };
 }

@@ -2,14 +2,14 @@ import type { Digest } from '../cache/digest.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { guard, lookup, type ExecEnv } from './exec-common.ts';
 import { runList } from './exec-list.ts';
-import { aggregatePreimage, chainPreimage, fetchPreimage } from './keys.ts';
+import { aggregatePreimage, chainPreimage, fetchPreimage, globalApplyPreimage, globalPlanPreimage, type KeyPreimage } from './keys.ts';
 import { withMirror } from './local-mirror.ts';
 import type { RunOptions } from './run.ts';
 import type { ResolvedPipeline } from './spec.ts';
 
 export interface PlannedTask {
   readonly id: string;
-  readonly kind: 'list' | 'fetch' | 'chain' | 'aggregate';
+  readonly kind: KeyPreimage['kind'];
   /** Null when the key depends on content not known yet (a segment never fetched into this cache). */
   readonly key: Digest | null;
   readonly cached: boolean;
@@ -40,9 +40,24 @@ export async function planPipeline(p: ResolvedPipeline, opts: Pick<RunOptions, '
       planned.push({ id: `segment:${seg.index}`, kind: 'chain', key: chain.key, cached: chain.hit !== null });
       outputs.push(chain.hit?.output.digest ?? null);
     }
+    let current = outputs;
+    for (const [g, step] of p.global.entries()) {
+      const known = current.every((o): o is Digest => o !== null);
+      const plan = known ? await lookup(env, globalPlanPreimage(step, current as Digest[]), { verify: false }) : null;
+      planned.push({ id: `global:${g}`, kind: 'global-plan', key: plan?.key ?? null, cached: plan?.hit != null });
+      const planDigest = plan?.hit?.output.digest ?? null;
+      const next: (Digest | null)[] = [];
+      for (const [i, seg] of list.list.segments.entries()) {
+        const input = current[i] ?? null;
+        const apply = input && planDigest ? await lookup(env, globalApplyPreimage(step, input, planDigest), { verify: false }) : null;
+        planned.push({ id: `apply:${g}:${seg.index}`, kind: 'global-apply', key: apply?.key ?? null, cached: apply?.hit != null });
+        next.push(apply?.hit?.output.digest ?? null);
+      }
+      current = next;
+    }
     for (const [i, step] of p.aggregate.entries()) {
-      const known = outputs.every((o): o is Digest => o !== null);
-      const agg = known ? await lookup(env, aggregatePreimage(step, outputs), { verify: false }) : null;
+      const known = current.every((o): o is Digest => o !== null);
+      const agg = known ? await lookup(env, aggregatePreimage(step, current as Digest[]), { verify: false }) : null;
       planned.push({ id: `aggregate:${i}`, kind: 'aggregate', key: agg?.key ?? null, cached: agg?.hit != null });
     }
     return planned;

@@ -40,6 +40,7 @@ export function specFromManifest(raw: unknown): { spec: PipelineSpec; versions: 
     name: string(p.name, 'manifest.pipeline.name'),
     source: { stage: source.stage, params: { ...(source.params as object), sha256: listingDigest } },
     segment: array(p.segment, 'manifest.pipeline.segment').map((s, i) => step(s, `manifest.pipeline.segment[${i}]`)),
+    ...(p.global === undefined ? {} : { global: array(p.global, 'manifest.pipeline.global').map((s, i) => step(s, `manifest.pipeline.global[${i}]`)) }),
     aggregate: array(p.aggregate, 'manifest.pipeline.aggregate').map((s, i) => step(s, `manifest.pipeline.aggregate[${i}]`) as { stage: string; params: unknown; output: string }),
     ...(mirror ? { mirror } : {}),
   };

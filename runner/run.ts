@@ -10,6 +10,7 @@ import { isReingestError, ReingestError } from './errors.ts';
 import { guard } from './exec-common.ts';
 import { runAggregate } from './exec-aggregate.ts';
 import type { ExecEnv, RunEvent } from './exec-common.ts';
+import { runGlobalApply, runGlobalPlan, type PlanOutcome } from './exec-global.ts';
 import { runList } from './exec-list.ts';
 import { runSegment, type SegmentOutcome } from './exec-segment.ts';
 import { withMirror } from './local-mirror.ts';
@@ -26,6 +27,8 @@ export interface RunOptions {
   readonly log: Logger;
   readonly toolVersion: string;
   readonly emit?: (e: RunEvent) => void;
+  /** Start ready tasks in a seeded shuffled order (a determinism check; never changes a correct result). */
+  readonly shuffleSeed?: number;
 }
 
 export interface RunSummary {
@@ -51,18 +54,46 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         segments[i] = await runSegment(env, p, list.list.listing.sha256, seg, signal);
       },
     }));
-    const segIds = nodes.map((n) => n.id);
+    // Each segment's current output: its chain's, then each global step's applied version of it.
+    const current = (i: number): Digest => (applied.length > 0 ? applied[applied.length - 1]![i]!.result.output.digest : segments[i]!.chain.output.digest);
+    const currentInputs = () => segments.map((s, i) => ({ segment: s.segment, output: current(i) }));
+    const plans: PlanOutcome[] = [];
+    const applied: { result: TaskResult; cached: boolean }[][] = [];
+    let layer = nodes.map((n) => n.id);
+    p.global.forEach((step, g) => {
+      const planId = `global:${g}`;
+      nodes.push({
+        id: planId,
+        deps: layer,
+        run: async (signal) => {
+          plans[g] = await runGlobalPlan(env, step, g, currentInputs(), signal);
+          applied[g] = new Array(segments.length);
+        },
+      });
+      layer = list.list.segments.map((seg, i) => {
+        const id = `apply:${g}:${seg.index}`;
+        nodes.push({
+          id,
+          deps: [planId],
+          run: async (signal) => {
+            const input = g === 0 ? segments[i]!.chain.output.digest : applied[g - 1]![i]!.result.output.digest;
+            const plan = { digest: plans[g]!.result.output.digest, drops: plans[g]!.plan.get(seg.index) };
+            applied[g]![i] = await runGlobalApply(env, step, g, seg, input, plan, signal);
+          },
+        });
+        return id;
+      });
+    });
     p.aggregate.forEach((step, a) => {
       nodes.push({
         id: `aggregate:${a}`,
-        deps: segIds,
+        deps: layer,
         run: async (signal) => {
-          const inputs = segments.map((s) => ({ segment: s.segment, output: s.chain.output.digest }));
-          aggregates[a] = await runAggregate(env, step, a, inputs, signal);
+          aggregates[a] = await runAggregate(env, step, a, currentInputs(), signal);
         },
       });
     });
-    const outcome = await runDag(nodes, { concurrency: opts.concurrency, signal: opts.signal });
+    const outcome = await runDag(nodes, { concurrency: opts.concurrency, signal: opts.signal, ...(opts.shuffleSeed === undefined ? {} : { shuffleSeed: opts.shuffleSeed }) });
     if (outcome.status === 'aborted') {
       throw new ReingestError('REINGEST_E_INTERRUPTED', 'the run was interrupted; finished tasks are cached, rerun the same command to resume');
     }
@@ -77,8 +108,13 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
       const seg = { index: s.segment.index, path: s.segment.path };
       tasks.push(manifestTask(`fetch:${seg.index}`, seg, s.fetch), manifestTask(`segment:${seg.index}`, seg, s.chain));
     }
+    plans.forEach((plan, g) => {
+      tasks.push(manifestTask(`global:${g}`, undefined, plan.result));
+      applied[g]!.forEach((a, i) => tasks.push(manifestTask(`apply:${g}:${segments[i]!.segment.index}`, { index: segments[i]!.segment.index, path: segments[i]!.segment.path }, a.result)));
+    });
     aggregates.forEach((a, i) => tasks.push(manifestTask(`aggregate:${i}`, undefined, a.result)));
-    const cachedCount = [list.cached, ...segments.map((s) => s.cached), ...aggregates.map((a) => a.cached)].filter(Boolean).length;
+    const ran = [list.cached, ...segments.map((s) => s.cached), ...plans.map((x) => x.cached), ...applied.flat().map((x) => x.cached), ...aggregates.map((a) => a.cached)];
+    const cachedCount = ran.filter(Boolean).length;
 
     await mkdir(opts.outDir, { recursive: true });
     const outputs = [];
@@ -105,7 +141,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         startedAt: new Date(started).toISOString(),
         wallMs: Date.now() - started,
         concurrency: opts.concurrency,
-        tasksRun: 1 + segments.length + aggregates.length - cachedCount,
+        tasksRun: ran.length - cachedCount,
         tasksCached: cachedCount,
         mirror: 'localDir' in p.mirror ? `${pathToFileURL(p.mirror.localDir).href}/` : p.mirror.url,
       },

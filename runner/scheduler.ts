@@ -18,7 +18,7 @@ export type DagOutcome =
  * Failure mode "kill": the first failure aborts the running nodes and starts no new ones. Every node's
  * promise is awaited before returning, so nothing is left running behind the caller's back.
  */
-export async function runDag(nodes: readonly DagNode[], opts: { concurrency: number; signal: AbortSignal }): Promise<DagOutcome> {
+export async function runDag(nodes: readonly DagNode[], opts: { concurrency: number; signal: AbortSignal; shuffleSeed?: number }): Promise<DagOutcome> {
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) {
     throw new ReingestError('REINGEST_E_USAGE', `expected --concurrency to be an integer >= 1, got ${opts.concurrency}`);
   }
@@ -59,7 +59,7 @@ export async function runDag(nodes: readonly DagNode[], opts: { concurrency: num
         inner.abort(error);
         return;
       }
-      for (const next of dependents.get(id) ?? []) {
+      for (const next of order(dependents.get(id) ?? [])) {
         const left = waiting.get(next)! - 1;
         waiting.set(next, left);
         if (left === 0 && !inner.signal.aborted) start(next);
@@ -69,7 +69,10 @@ export async function runDag(nodes: readonly DagNode[], opts: { concurrency: num
     void p.finally(() => running.delete(p));
   };
 
-  for (const n of nodes) if (n.deps.length === 0) start(n.id);
+  // With a seed, ready nodes start in a shuffled (seeded) order: a missing dependency or an output that
+  // depends on completion order then shows up as a different root instead of hiding behind luck.
+  const order = (ids: string[]): string[] => (opts.shuffleSeed === undefined ? ids : shuffled(ids, opts.shuffleSeed));
+  for (const id of order(nodes.filter((n) => n.deps.length === 0).map((n) => n.id))) start(id);
   while (running.size > 0) await Promise.allSettled([...running]);
   opts.signal.removeEventListener('abort', onOuterAbort);
 
@@ -95,4 +98,15 @@ function assertAcyclic(nodes: readonly DagNode[], dependents: Map<string, string
     const stuck = [...indeg].filter(([, n]) => n > 0).map(([id]) => id);
     throw new Error(`Internal error: the task graph has a cycle through ${stuck.slice(0, 5).join(', ')}`);
   }
+}
+
+function shuffled(ids: readonly string[], seed: number): string[] {
+  const out = [...ids];
+  let s = seed >>> 0;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }

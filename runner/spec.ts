@@ -27,6 +27,8 @@ export interface PipelineSpec {
   readonly source: StepSpec;
   /** The chain run once per segment: a fetch stage, a decode stage, then transforms. */
   readonly segment: readonly StepSpec[];
+  /** Decisions over the whole run (dedup), each applied back to every segment before the aggregates. */
+  readonly global?: readonly StepSpec[];
   /** Steps over all segments' outputs, in list order. */
   readonly aggregate: readonly OutputStepSpec[];
   readonly mirror?: MirrorSpec;
@@ -42,6 +44,7 @@ export interface ResolvedPipeline {
   readonly name: string;
   readonly source: ResolvedStep;
   readonly segment: readonly ResolvedStep[];
+  readonly global: readonly ResolvedStep[];
   readonly aggregate: readonly (ResolvedStep & { readonly output: string })[];
   /** Resolved mirror: an http(s)/file URL, or an absolute local directory to serve on loopback. */
   readonly mirror: { readonly url: string } | { readonly localDir: string };
@@ -124,13 +127,14 @@ export async function loadPipeline(file: string, registry: StageRegistry): Promi
 }
 
 export function resolvePipeline(raw: unknown, registry: StageRegistry, baseDir: string): ResolvedPipeline {
-  const o = object(raw, 'pipeline', ['name', 'description', 'source', 'segment', 'aggregate', 'mirror']);
+  const o = object(raw, 'pipeline', ['name', 'description', 'source', 'segment', 'global', 'aggregate', 'mirror']);
   const name = string(o.name, 'name', { pattern: /^[a-z0-9][a-z0-9._-]{0,63}$/, what: 'a lower-case name of letters, digits, ".", "_" or "-"' });
   optionalString(o.description, 'description');
   const source = step(o.source, 'source', registry, ['list']);
   const segRaw = array(o.segment, 'segment');
   if (segRaw.length < 2) throw new SpecError('segment', 'a fetch stage then a decode stage, then any transforms', o.segment);
   const segment = segRaw.map((s, i) => step(s, `segment[${i}]`, registry, i === 0 ? ['fetch'] : i === 1 ? ['decode'] : ['transform']));
+  const global = o.global === undefined ? [] : array(o.global, 'global').map((s, i) => step(s, `global[${i}]`, registry, ['global']));
   const aggRaw = array(o.aggregate, 'aggregate');
   const outputs = new Set<string>();
   const aggregate = aggRaw.map((s, i) => {
@@ -151,7 +155,7 @@ export function resolvePipeline(raw: unknown, registry: StageRegistry, baseDir: 
     else if (m.localDir !== undefined) mirror = { localDir: resolve(baseDir, string(m.localDir, 'mirror.localDir')) };
     else throw new SpecError('mirror', 'either url or localDir', o.mirror);
   }
-  return { name, source, segment, aggregate, mirror, spec: raw as PipelineSpec };
+  return { name, source, segment, global, aggregate, mirror, spec: raw as PipelineSpec };
 }
 
 function step(raw: unknown, field: string, registry: StageRegistry, kinds: readonly StageKind[], extra: readonly string[] = []): ResolvedStep {

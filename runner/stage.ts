@@ -109,7 +109,23 @@ export interface AggregateStage<P = unknown> extends StageBase<P> {
   run(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): AsyncIterable<Uint8Array>;
 }
 
-export type AnyStage = ListStage | FetchStage | DecodeStage | TransformStage | AggregateStage;
+/**
+ * Which records of each segment to drop, and why, decided by looking at every segment (e.g. dedup).
+ * Keys are segment indexes (list positions) and record ordinals within that segment's stream.
+ */
+export type GlobalPlan = ReadonlyMap<number, ReadonlyMap<number, string>>;
+
+/**
+ * A decision that needs the whole run (deduplication across segments). The stage reads every segment's
+ * records in list order and returns the drops; the runner stores that plan and applies it to each segment
+ * as its own task, so the result never depends on task completion order, concurrency or sharding.
+ */
+export interface GlobalStage<P = unknown> extends StageBase<P> {
+  readonly kind: 'global';
+  plan(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): Promise<GlobalPlan>;
+}
+
+export type AnyStage = ListStage | FetchStage | DecodeStage | TransformStage | GlobalStage | AggregateStage;
 export type StageKind = AnyStage['kind'];
 
 export type StageRegistry = Readonly<Record<string, AnyStage>>;

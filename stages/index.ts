@@ -9,6 +9,7 @@ import { zipEntries, zipEntry } from './zip-sources.ts';
 import { langId } from './lang-id.ts';
 import { c4Quality, finewebQuality, gopherQuality, gopherRepetition } from './quality-filters.ts';
 import { pii } from './pii.ts';
+import { dedup } from './dedup.ts';
 
 /** Every stage a spec may name. The CLI hands this to the runner; the runner itself names none. */
 export const builtinStages = {
@@ -23,6 +24,7 @@ export const builtinStages = {
   [c4Quality.name]: c4Quality,
   [finewebQuality.name]: finewebQuality,
   [pii.name]: pii,
+  [dedup.name]: dedup,
   [jsonl.name]: jsonl,
   [zipEntries.name]: zipEntries,
   [zipEntry.name]: zipEntry,

@@ -16,13 +16,13 @@ t.test('sample: cold run, warm run, other concurrency, other cache: one root', a
   const a = runJson(first.stdout);
   t.match(a.root, /^sha256:[0-9a-f]{64}$/);
   t.equal(a.root, SAMPLE_ROOT, 'golden root (see the comment on SAMPLE_ROOT)');
-  t.equal(a.tasksRun, 10);
+  t.equal(a.tasksRun, 19);
   t.equal(a.tasksCached, 0);
 
   const second = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'b'), '--json'])).stdout);
   t.equal(second.root, a.root, 'warm cache: same root');
   t.equal(second.tasksRun, 0, 'every task is a cache hit');
-  t.equal(second.tasksCached, 10);
+  t.equal(second.tasksCached, 19);
 
   const one = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache1'), '--out', join(dir, 'c'), '--concurrency', '1', '--json'])).stdout);
   t.equal(one.root, a.root, '--concurrency 1 on a cold cache: same root');
@@ -33,9 +33,9 @@ t.test('sample: cold run, warm run, other concurrency, other cache: one root', a
   t.same(await readFile(join(dir, 'a', 'text.jsonl')), await readFile(join(dir, 'c', 'text.jsonl')), 'same output bytes');
 });
 
-t.test('time zone, locale and an odd concurrency change nothing, and nothing is printed on stderr', async (t) => {
+t.test('time zone, locale, an odd concurrency and shuffled task order change nothing, and nothing is printed on stderr', async (t) => {
   const dir = t.testdir();
-  const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--concurrency', '7', '--json'], {
+  const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--concurrency', '7', '--shuffle', '42', '--json'], {
     TZ: 'Pacific/Chatham',
     LANG: 'tr_TR.UTF-8',
     LC_ALL: 'tr_TR.UTF-8',
@@ -53,7 +53,7 @@ t.test('the manifest pins inputs, keys every task and digests every edge', async
   t.equal(m.inputs.listing.sha256, `sha256:${sums.get('crawl-data/CC-SAMPLE/warc.paths.gz')}`);
   t.equal(m.inputs.segments.length, 8);
   for (const s of m.inputs.segments) t.equal(s.sha256, `sha256:${sums.get(s.path)}`, `raw digest of ${s.path} = sha256 of the file`);
-  t.same(m.tasks.map((x) => x.kind), ['list', ...Array.from({ length: 8 }, () => ['fetch', 'chain']).flat(), 'aggregate']);
+  t.same(m.tasks.map((x) => x.kind), ['list', ...Array.from({ length: 8 }, () => ['fetch', 'chain']).flat(), 'global-plan', ...Array.from({ length: 8 }, () => 'global-apply'), 'aggregate']);
   for (const task of m.tasks) {
     t.match(task.key, /^sha256:[0-9a-f]{64}$/);
     for (const e of task.edges) t.match(e.digest, /^sha256:[0-9a-f]{64}$/, `${task.id} ${e.stage} edge`);
@@ -66,7 +66,9 @@ t.test('the manifest pins inputs, keys every task and digests every edge', async
   t.ok(chain.edges[1]!.counters!.drops['not-html']! >= 0);
   t.equal(m.outputs[0]!.file, 'text.jsonl');
   const text = await readFile(join(dir, 'out', 'text.jsonl'), 'utf8');
-  t.equal(text.trim().split('\n').length, m.tasks.filter((x) => x.kind === 'chain').reduce((n, x) => n + x.output.records!, 0), 'one line per kept record');
+  t.equal(text.trim().split('\n').length, m.tasks.filter((x) => x.kind === 'global-apply').reduce((n, x) => n + x.output.records!, 0), 'one line per record that survived dedup');
+  const dropped = m.tasks.filter((x) => x.kind === 'global-apply').reduce((n, x) => n + Object.values(x.output.counters!.drops).reduce((a, b) => a + b, 0), 0);
+  t.ok(dropped > 0, `dedup dropped ${dropped} copies (the sample has exact and near duplicates)`);
   const serialized = JSON.stringify(hashed(m));
   t.notMatch(serialized, /127\.0\.0\.1|\/tmp\/|\.tap\//, 'no host, port or path in hashed fields');
   for (const lang of ['Привет|Весной', '町|港', 'Wiosną|Biblioteka', 'الميناء|المكتبة']) t.match(text, new RegExp(lang), `decoded text in ${lang}`);
@@ -79,11 +81,11 @@ t.test('plan lists the DAG with keys and cache state', async (t) => {
   const before = await runCli(['plan', SAMPLE_PIPELINE, '--cache', cache]);
   t.equal(before.code, 0, before.stderr);
   t.match(before.stdout, /segment:0 +chain +pending/);
-  t.match(before.stdout, /18 tasks, 0 cached, 18 to run/);
+  t.match(before.stdout, /27 tasks, 0 cached, 27 to run/);
   await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'out')]);
   const after = await runCli(['plan', SAMPLE_PIPELINE, '--cache', cache, '--json']);
   const plan = JSON.parse(after.stdout) as { tasks: { id: string; key: string | null; cached: boolean }[] };
-  t.equal(plan.tasks.length, 18);
+  t.equal(plan.tasks.length, 27);
   t.ok(plan.tasks.every((x) => x.cached && x.key), 'all cached after a run');
   const m = await readManifest(join(dir, 'out', 'manifest.json'));
   t.same(plan.tasks.map((x) => x.key), m.tasks.map((x) => x.key), 'plan keys are the run keys');
@@ -93,6 +95,6 @@ t.test('npm start: runs the sample and prints the root', async (t) => {
   const dir = t.testdir();
   const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'out')]);
   t.equal(r.code, 0);
-  t.match(r.stdout, new RegExp(`^root ${SAMPLE_ROOT}\\nmanifest .*manifest\\.json\\ntasks 10 run, 0 cached\\n$`));
+  t.match(r.stdout, new RegExp(`^root ${SAMPLE_ROOT}\\nmanifest .*manifest\\.json\\ntasks 19 run, 0 cached\\n$`));
   t.equal(r.stderr, '', 'quiet on stderr at the default log level when not a TTY');
 });

@@ -79,3 +79,18 @@ t.test('cycles, unknown deps and bad concurrency are refused', async (t) => {
   await t.rejects(runDag([node('a', ['zz'], noop)], { concurrency: 1, signal }), /unknown node zz/);
   await t.rejects(runDag([node('a', [], noop)], { concurrency: 0, signal }), { code: 'REINGEST_E_USAGE' });
 });
+
+t.test('a shuffle seed changes the start order, reproducibly, and still respects deps', async (t) => {
+  const orderFor = async (seed?: number) => {
+    const started: string[] = [];
+    const nodes = Array.from({ length: 8 }, (_, i) => node(`n${i}`, i === 7 ? ['n0'] : [], async () => void started.push(`n${i}`)));
+    await runDag(nodes, { concurrency: 1, signal: new AbortController().signal, ...(seed === undefined ? {} : { shuffleSeed: seed }) });
+    return started;
+  };
+  const plain = await orderFor();
+  t.same(plain, ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7']);
+  const a = await orderFor(7);
+  t.same(await orderFor(7), a, 'same seed, same order');
+  t.notSame(a, plain, 'a different order');
+  t.ok(a.indexOf('n7') > a.indexOf('n0'), 'deps still respected');
+});

@@ -1,0 +1,107 @@
+import type { Digest } from '../cache/digest.ts';
+import { edge, lookup, record, RecordEdge, stageContext, tapRecords, drain, type ExecEnv } from './exec-common.ts';
+import { globalApplyPreimage, globalPlanPreimage } from './keys.ts';
+import { decodeFrames, type DataRecord } from './record-codec.ts';
+import type { ResolvedStep } from './spec.ts';
+import type { GlobalPlan, GlobalStage, SegmentInput, SegmentRef } from './stage.ts';
+import type { TaskResult } from './task-result.ts';
+
+export interface PlanOutcome {
+  readonly result: TaskResult;
+  readonly plan: GlobalPlan;
+  readonly cached: boolean;
+}
+
+/**
+ * Runs a whole-run decision over every segment's current output, in list order, and stores it as
+ * canonical records — one per segment that loses records: {segment, drops: [[ordinal, reason], ...]}.
+ */
+export async function runGlobalPlan(env: ExecEnv, step: ResolvedStep, g: number, inputs: readonly { segment: SegmentRef; output: Digest }[], signal: AbortSignal): Promise<PlanOutcome> {
+  const id = `global:${g}`;
+  const pre = globalPlanPreimage(step, inputs.map((i) => i.output));
+  const look = await lookup(env, pre);
+  if (look.hit) {
+    env.emit({ type: 'task-cached', id, key: look.key });
+    return { result: look.hit, plan: await readPlan(env, look.hit.output.digest, signal), cached: true };
+  }
+  env.emit({ type: 'task-start', id });
+  const ctx = stageContext(env, step, signal);
+  async function* segmentInputs(): AsyncGenerator<SegmentInput> {
+    for (const input of inputs) yield { segment: input.segment, records: decodeFrames(env.store.read(input.output, signal)) };
+  }
+  const plan = await (step.stage as GlobalStage).plan(segmentInputs(), ctx);
+  const acc = new RecordEdge();
+  const writer = await env.store.createWriter();
+  try {
+    async function* planRecords(): AsyncGenerator<DataRecord> {
+      for (const { segment } of inputs) {
+        const drops = plan.get(segment.index);
+        if (!drops || drops.size === 0) continue;
+        yield { segment: segment.index, drops: [...drops].sort((a, b) => a[0] - b[0]).map(([ordinal, reason]) => [ordinal, reason]) };
+      }
+    }
+    await drain(tapRecords(planRecords(), acc, writer));
+    signal.throwIfAborted();
+    await writer.commit();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  const out = edge(step.stage.name, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: ctx.counters.toJSON() });
+  const result: TaskResult = { schema: 'reingest-action/1', key: look.key, preimage: pre, edges: [out], output: out };
+  await record(env, result, id);
+  env.emit({ type: 'task-done', id, key: look.key, bytesIn: 0 });
+  return { result, plan, cached: false };
+}
+
+async function readPlan(env: ExecEnv, d: Digest, signal: AbortSignal): Promise<GlobalPlan> {
+  const plan = new Map<number, Map<number, string>>();
+  for await (const r of decodeFrames(env.store.read(d, signal))) {
+    plan.set(r.segment as number, new Map((r.drops as [number, string][]).map(([o, reason]) => [o, reason])));
+  }
+  return plan;
+}
+
+/** Applies a plan to one segment: its records minus the planned drops, counted by reason. */
+export async function runGlobalApply(
+  env: ExecEnv,
+  step: ResolvedStep,
+  g: number,
+  segment: SegmentRef,
+  input: Digest,
+  plan: { digest: Digest; drops: ReadonlyMap<number, string> | undefined },
+  signal: AbortSignal,
+): Promise<{ result: TaskResult; cached: boolean }> {
+  const id = `apply:${g}:${segment.index}`;
+  const pre = globalApplyPreimage(step, input, plan.digest);
+  const look = await lookup(env, pre);
+  if (look.hit) {
+    env.emit({ type: 'task-cached', id, key: look.key });
+    return { result: look.hit, cached: true };
+  }
+  env.emit({ type: 'task-start', id });
+  const ctx = stageContext(env, step, signal, segment);
+  async function* kept(): AsyncGenerator<DataRecord> {
+    let ordinal = 0;
+    for await (const rec of decodeFrames(env.store.read(input, signal))) {
+      const reason = plan.drops?.get(ordinal++);
+      if (reason === undefined) yield rec;
+      else ctx.counters.drop(reason);
+    }
+  }
+  const acc = new RecordEdge();
+  const writer = await env.store.createWriter();
+  try {
+    await drain(tapRecords(kept(), acc, writer));
+    signal.throwIfAborted();
+    await writer.commit();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  const out = edge(step.stage.name, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: ctx.counters.toJSON() });
+  const result: TaskResult = { schema: 'reingest-action/1', key: look.key, preimage: pre, edges: [out], output: out };
+  await record(env, result, id);
+  env.emit({ type: 'task-done', id, key: look.key, bytesIn: 0 });
+  return { result, cached: false };
+}

@@ -1,0 +1,54 @@
+import t from 'tap';
+import type { DataRecord, SegmentInput } from '../runner/stage.ts';
+import { dedup, minhashBands, permutations } from '../stages/dedup.ts';
+import { stageCtx } from './helpers.ts';
+
+const para = (seed: number, n = 120) => Array.from({ length: n }, (_, i) => `w${(i * 7 + seed * 13) % 997}x${i}`).join(' ');
+
+async function plan(segments: DataRecord[][], raw: object = {}) {
+  const ctx = stageCtx(dedup.parseParams(raw, 'p'));
+  async function* inputs(): AsyncGenerator<SegmentInput> {
+    for (const [index, recs] of segments.entries()) {
+      async function* records() {
+        yield* recs;
+      }
+      yield { segment: { index, path: `s${index}` }, records: records() };
+    }
+  }
+  const p = await dedup.plan(inputs(), ctx);
+  return [...p].map(([seg, drops]) => [seg, [...drops]]);
+}
+
+t.test('exact copies (up to case and spacing) and same-URL copies: the first in list order survives', async (t) => {
+  const a = para(1);
+  const got = await plan([
+    [{ url: 'https://a.example/1', text: a }, { url: 'https://b.example/', text: para(2) }],
+    [{ url: 'https://c.example/', text: `  ${a.toUpperCase()}\n` }, { url: 'https://b.example/', text: para(3) }],
+  ]);
+  t.same(got, [[1, [[0, 'exact-duplicate'], [1, 'url-duplicate']]]]);
+});
+
+t.test('near duplicates: one word changed in a long page is dropped, an unrelated page is kept', async (t) => {
+  const base = para(5, 300);
+  const edited = base.replace('w', 'CHANGED');
+  const got = await plan([[{ url: 'u1', text: base }], [{ url: 'u2', text: edited }, { url: 'u3', text: para(9, 300) }]]);
+  t.same(got, [[1, [[0, 'near-duplicate']]]]);
+  const off = await plan([[{ url: 'u1', text: base }], [{ url: 'u2', text: edited }]], { minhash: { enabled: false } });
+  t.same(off, [], 'with MinHash off, only exact and URL copies go');
+});
+
+t.test('survivors follow list order, not arrival order: reversing the segments flips the survivor', async (t) => {
+  const text = para(4);
+  t.same(await plan([[{ url: 'x', text }], [{ url: 'y', text }]]), [[1, [[0, 'exact-duplicate']]]]);
+  t.same(await plan([[{ url: 'y', text }], [{ url: 'x', text }]]), [[1, [[0, 'exact-duplicate']]]], 'always the later segment loses');
+});
+
+t.test('MinHash bands are deterministic, seeded, and FineWeb-shaped (14 x 8)', async (t) => {
+  const p = dedup.parseParams({}, 'p').minhash;
+  t.same(p, { enabled: true, ngram: 5, buckets: 14, hashesPerBucket: 8, seed: '1' });
+  const perms = (seed: string) => permutations(seed, 112);
+  const bands = minhashBands(para(1), p, perms('1'));
+  t.equal(bands.length, 14);
+  t.same(minhashBands(para(1), p, perms('1')), bands);
+  t.notSame(minhashBands(para(1), p, perms('2')), bands, 'another seed, other bands');
+});
