@@ -1,5 +1,5 @@
 import { defineFilter } from './quality/filter-stage.ts';
-import { duplicatedNgramCharFraction, duplicates, endsWithTerminal, hasAlpha, isSymbolWord, topNgramCharFraction, words } from './quality/text-stats.ts';
+import { duplicatedNgramCharFraction, duplicates, endsWithTerminal, hasAlpha, isSymbolWord, NgramIndex, topNgramCharFraction, words } from './quality/text-stats.ts';
 
 /*
  * DataTrove's Gopher quality, Gopher repetition, C4 quality and FineWeb quality filters, with the same
@@ -57,8 +57,9 @@ export const gopherRepetition = defineFilter({
     if (ld.chars / text.length > p.dupLineCharFrac!) return { drop: 'gopher-dup-line-chars' };
     const ws = words(text);
     const chars = ws.reduce((s, w) => s + w.length, 0);
-    for (const n of [2, 3, 4]) if (topNgramCharFraction(ws, n, chars) > p[`top${n}`]!) return { drop: `gopher-top-${n}-gram` };
-    for (const n of [5, 6, 7, 8, 9, 10]) if (duplicatedNgramCharFraction(ws, n, chars) > p[`dup${n}`]!) return { drop: `gopher-dup-${n}-grams` };
+    const index = new NgramIndex(ws);
+    for (const n of [2, 3, 4]) if (topNgramCharFraction(index, n, chars) > p[`top${n}`]!) return { drop: `gopher-top-${n}-gram` };
+    for (const n of [5, 6, 7, 8, 9, 10]) if (duplicatedNgramCharFraction(index, n, chars) > p[`dup${n}`]!) return { drop: `gopher-dup-${n}-grams` };
     return { keep: text };
   },
 });

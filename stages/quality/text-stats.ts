@@ -41,35 +41,72 @@ export function duplicates(items: readonly string[]): { count: number; chars: nu
   return { count, chars };
 }
 
-/** The most frequent word n-gram's characters times its count, over all characters (find_top_duplicate). */
-export function topNgramCharFraction(ws: readonly string[], n: number, totalChars: number): number {
-  if (ws.length < n || totalChars === 0) return 0;
-  const counts = new Map<string, number>();
-  for (let i = 0; i + n <= ws.length; i++) {
-    const g = ws.slice(i, i + n).join(' ');
-    counts.set(g, (counts.get(g) ?? 0) + 1);
+/**
+ * Word n-grams as keys built from small word ids, n = 1..max, each from the previous: one pass per n and
+ * no per-n-gram slicing (the repetition filter looks at n = 2..10 on every document).
+ */
+export class NgramIndex {
+  readonly #ids: number[];
+  #keys: string[];
+  #n = 1;
+  readonly lengths: number[];
+  constructor(ws: readonly string[]) {
+    const dict = new Map<string, number>();
+    this.#ids = ws.map((w) => {
+      let id = dict.get(w);
+      if (id === undefined) dict.set(w, (id = dict.size));
+      return id;
+    });
+    this.#keys = this.#ids.map(String);
+    this.lengths = ws.map((w) => w.length);
   }
-  let best = '';
+  /** Keys of the n-grams starting at each position (advances from the last n asked for; n only grows). */
+  keys(n: number): readonly string[] {
+    while (this.#n < n) {
+      const next: string[] = [];
+      for (let i = 0; i + this.#n < this.#ids.length; i++) next.push(`${this.#keys[i]},${this.#ids[i + this.#n]}`);
+      this.#keys = next;
+      this.#n++;
+    }
+    return this.#keys;
+  }
+}
+
+/** The most frequent word n-gram's characters times its count, over all characters (find_top_duplicate). */
+export function topNgramCharFraction(index: NgramIndex, n: number, totalChars: number): number {
+  const keys = index.keys(n);
+  if (keys.length === 0 || totalChars === 0) return 0;
+  const counts = new Map<string, { count: number; first: number }>();
+  keys.forEach((k, i) => {
+    const c = counts.get(k);
+    if (c) c.count++;
+    else counts.set(k, { count: 1, first: i });
+  });
+  let bestChars = 0;
   let bestCount = 0;
-  for (const [g, c] of counts) {
-    // Ties go to the longer, then byte-smaller n-gram, so the result never depends on map order.
-    if (c > bestCount || (c === bestCount && (g.length > best.length || (g.length === best.length && g < best)))) {
-      best = g;
-      bestCount = c;
+  for (const { count, first } of counts.values()) {
+    if (count < bestCount) continue;
+    let chars = 0;
+    for (let k = first; k < first + n; k++) chars += index.lengths[k]!;
+    // Ties go to the longer n-gram, so the result never depends on map order.
+    if (count > bestCount || chars > bestChars) {
+      bestCount = count;
+      bestChars = chars;
     }
   }
   if (bestCount < 2) return 0;
-  return (best.replace(/ /g, '').length * bestCount) / totalChars;
+  return (bestChars * bestCount) / totalChars;
 }
 
 /** Characters of words covered by n-grams that occur more than once (find_all_duplicate), over all characters. */
-export function duplicatedNgramCharFraction(ws: readonly string[], n: number, totalChars: number): number {
-  if (ws.length < n || totalChars === 0) return 0;
+export function duplicatedNgramCharFraction(index: NgramIndex, n: number, totalChars: number): number {
+  const keys = index.keys(n);
+  if (keys.length === 0 || totalChars === 0) return 0;
   const seen = new Set<string>();
-  const covered = new Uint8Array(ws.length);
+  const covered = new Uint8Array(index.lengths.length);
   let i = 0;
-  while (i + n <= ws.length) {
-    const g = ws.slice(i, i + n).join(' ');
+  while (i < keys.length) {
+    const g = keys[i]!;
     if (seen.has(g)) {
       covered.fill(1, i, i + n);
       i += n;
@@ -79,6 +116,6 @@ export function duplicatedNgramCharFraction(ws: readonly string[], n: number, to
     }
   }
   let chars = 0;
-  for (let k = 0; k < ws.length; k++) if (covered[k]) chars += ws[k]!.length;
+  for (let k = 0; k < covered.length; k++) if (covered[k]) chars += index.lengths[k]!;
   return chars / totalChars;
 }
