@@ -11,6 +11,9 @@ Commands:
   cache gc --keep M     drop cache entries that no kept manifest references
   cache ls              list cached objects and action entries
   warc ls <file|url>    list a WARC file's records: offsets, types, URIs, digest verdicts
+  verify <manifest>     rebuild from the manifest alone (all or --sample N segments) and compare
+  compare <a> <b>       where two manifests diverge (stage, segment), without running anything
+  attest <manifest>     an in-toto Statement v1 with a SLSA provenance v1 predicate, on stdout
 
 Global options:
   --cache DIR           cache directory (default $REINGEST_CACHE, else $XDG_CACHE_HOME/reingest)
@@ -93,5 +96,35 @@ A summary goes to stderr.
 Examples:
   reingest warc ls CC-MAIN-20250421213427-20250422003427-00000.warc.gz
   reingest warc ls https://data.commoncrawl.org/crawl-data/CC-MAIN-2025-18/segments/.../x.warc.gz --json
+`,
+  verify: `reingest verify <manifest> [--sample N --seed S] [--json] [--cache DIR] [--mirror URL|DIR]
+
+Rebuilds from the manifest alone — its stages, versions and params, with the listing and every segment
+digest pinned — into an empty temporary cache (so nothing is taken on trust), then compares every task's
+key and every edge digest with the manifest, in DAG order, and names the first divergence: the task,
+segment and stage, and whether its inputs already differed (upstream) or matched (nondeterministic).
+--sample N rebuilds N segment chains chosen by the seed: cost O(N), not O(crawl).
+
+Exit status is a bitmask: 1 content differs from a pinned digest (a source moved), 2 a nondeterministic
+stage, 4 an input is missing or unreachable; 0 when everything matches.
+
+Examples:
+  reingest verify out/sample/manifest.json
+  reingest verify manifest.json --sample 5 --seed 7 --json
+`,
+  compare: `reingest compare <a.json> <b.json> [--json]
+
+The same report as verify, for two existing manifests, without running anything. Exit status as verify.
+
+Example:
+  reingest compare published/manifest.json out/sample/manifest.json
+`,
+  attest: `reingest attest <manifest>
+
+Prints an in-toto Statement v1 whose subjects are the output files' digests and whose SLSA provenance v1
+predicate lists the pinned inputs as resolvedDependencies and the run facts in runDetails.
+
+Example:
+  reingest attest out/sample/manifest.json > statement.json
 `,
 };

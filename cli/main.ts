@@ -15,6 +15,7 @@ import { createLogger, isLogLevel } from './log.ts';
 import { cacheDir, concurrency, parse, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
 import { warcLs } from './warc-ls.ts';
+import { cmdAttest, cmdCompare, cmdVerify, readManifestFile } from './prove.ts';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
@@ -73,8 +74,38 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return cmdCache(rest, io);
     case 'warc':
       return cmdWarc(rest, io);
+    case 'verify': {
+      const { values, positionals } = parse(rest, { ...COMMON, sample: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' } }, 'verify');
+      if (values.help || positionals.length !== 1) return help(io, 'verify', !values.help);
+      const sample = values.sample === undefined ? undefined : Number(values.sample);
+      if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1)) throw new UsageError(`--sample: expected a number of segments >= 1, got ${JSON.stringify(values.sample)}`);
+      return cmdVerify(
+        positionals[0]!,
+        {
+          json: values.json ?? false,
+          ...(sample !== undefined ? { sample } : {}),
+          seed: values.seed ?? '0',
+          ...(values.cache ? { cacheDir: cacheDir(values.cache, io.env) } : {}),
+          ...(values.mirror ? { mirror: values.mirror } : {}),
+          concurrency: concurrency(values.concurrency),
+          log: logger(values['log-level']),
+          toolVersion: VERSION,
+        },
+        io,
+      );
+    }
+    case 'compare': {
+      const { values, positionals } = parse(rest, COMMON, 'compare');
+      if (values.help || positionals.length !== 2) return help(io, 'compare', !values.help);
+      return cmdCompare(positionals[0]!, positionals[1]!, values.json ?? false, io);
+    }
+    case 'attest': {
+      const { values, positionals } = parse(rest, COMMON, 'attest');
+      if (values.help || positionals.length !== 1) return help(io, 'attest', !values.help);
+      return cmdAttest(positionals[0]!, io);
+    }
     default: {
-      const hint = ['run', 'plan', 'cache', 'warc'].find((c) => c[0] === command[0]);
+      const hint = ['run', 'plan', 'cache', 'warc', 'verify', 'compare', 'attest'].find((c) => c[0] === command[0]);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
     }
   }
@@ -173,7 +204,7 @@ async function cmdCache(args: string[], io: Io): Promise<number> {
     const keepFiles = values.keep ?? [];
     if (keepFiles.length === 0) throw new UsageError('cache gc: expected at least one --keep MANIFEST (gc drops everything no kept manifest references)');
     const keep = { objects: new Set<Digest>(), actions: new Set<Digest>() };
-    for (const f of keepFiles) addManifestRefs(await readManifest(f), keep);
+    for (const f of keepFiles) addManifestRefs(await readManifestFile(f, '--keep'), keep);
     const report = await collectGarbage(store, keep, { dryRun: values['dry-run'] ?? false, now: Date.now() });
     if (values.json) io.stdout.write(`${JSON.stringify({ cache: store.root, dryRun: values['dry-run'] ?? false, ...report })}\n`);
     else io.stdout.write(`${values['dry-run'] ? 'would remove' : 'removed'} ${report.removedObjects} objects (${report.removedBytes} bytes) and ${report.removedActions} action entries; kept ${report.keptObjects} objects, ${report.keptActions} actions\n`);
@@ -192,22 +223,6 @@ async function cmdCache(args: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   throw new UsageError(`cache: expected verify, gc or ls, got ${JSON.stringify(sub)}. See \`reingest cache --help\``);
-}
-
-async function readManifest(file: string): Promise<Manifest> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new ReingestError('REINGEST_E_MANIFEST', `--keep ${file}: expected a manifest file, found none`, { where: file });
-  }
-  try {
-    const m = JSON.parse(text) as Manifest;
-    if (m.schema !== 'reingest-manifest/1' || !Array.isArray(m.tasks)) throw new Error('schema');
-    return m;
-  } catch {
-    throw new ReingestError('REINGEST_E_MANIFEST', `--keep ${file}: expected a reingest manifest (schema reingest-manifest/1), got something else`, { where: file });
-  }
 }
 
 function addManifestRefs(m: Manifest, keep: { objects: Set<Digest>; actions: Set<Digest> }): void {

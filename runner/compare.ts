@@ -1,0 +1,108 @@
+import type { Manifest, ManifestTask } from './manifest.ts';
+
+/**
+ * Where two manifests of the same recipe part ways. Tasks are walked in DAG order (the manifest's own
+ * order: list, then per segment its fetch and chain, then global steps, then aggregates), and within a
+ * task its edges stage by stage, so the first divergence names the stage and segment where it began.
+ */
+export type DivergenceKind =
+  /** Same task key, different bytes fetched: the pinned source changed upstream (or the mirror lies). */
+  | 'source-changed'
+  /** Same key (same recipe, same input digests), different output: a nondeterministic stage. */
+  | 'nondeterministic'
+  /** Different inputs: an upstream task already differed; not independently compared. */
+  | 'upstream'
+  /** Same inputs, different key: the recipe differs (stage version or params). */
+  | 'recipe'
+  /** A task one manifest has and the other lacks. */
+  | 'missing';
+
+export interface Divergence {
+  readonly task: string;
+  readonly kind: DivergenceKind;
+  readonly segment?: { readonly index: number; readonly path: string };
+  /** The first stage whose output edge differs, with both digests and record counts. */
+  readonly stage?: string;
+  readonly expected?: { readonly digest: string; readonly records?: number };
+  readonly found?: { readonly digest: string; readonly records?: number };
+}
+
+export interface CompareReport {
+  readonly same: boolean;
+  readonly rootA: string;
+  readonly rootB: string;
+  readonly compared: number;
+  readonly first: Divergence | null;
+  readonly divergences: readonly Divergence[];
+  /** Bitmask: 1 content differs from a pinned digest, 2 nondeterministic stage, 4 a task or input is missing. */
+  readonly exit: number;
+}
+
+export const EXIT_BITS = { pinned: 1, nondeterministic: 2, missing: 4 } as const;
+
+/** Compares the tasks of b against a (the reference); `only` restricts the comparison to some task ids. */
+export function compareManifests(a: Manifest, b: Manifest, only?: (t: ManifestTask) => boolean): CompareReport {
+  const inB = new Map(b.tasks.map((t) => [t.id, t]));
+  const divergences: Divergence[] = [];
+  let compared = 0;
+  for (const ta of a.tasks) {
+    if (only && !only(ta)) continue;
+    compared++;
+    const tb = inB.get(ta.id);
+    const segment = ta.segment ? { segment: ta.segment } : {};
+    if (!tb) {
+      divergences.push({ task: ta.id, kind: 'missing', ...segment });
+      continue;
+    }
+    if (ta.key === tb.key && ta.output.digest === tb.output.digest) continue;
+    const edge = firstEdgeDiff(ta, tb);
+    const where = edge ? { stage: edge.stage, expected: edge.a, found: edge.b } : {};
+    if (ta.key === tb.key) {
+      divergences.push({ task: ta.id, kind: ta.kind === 'fetch' ? 'source-changed' : 'nondeterministic', ...segment, ...where });
+    } else if (JSON.stringify(ta.inputs) !== JSON.stringify(tb.inputs)) {
+      divergences.push({ task: ta.id, kind: 'upstream', ...segment, ...where });
+    } else {
+      divergences.push({ task: ta.id, kind: 'recipe', ...segment, ...where });
+    }
+  }
+  let exit = 0;
+  for (const d of divergences) {
+    if (d.kind === 'source-changed') exit |= EXIT_BITS.pinned;
+    if (d.kind === 'nondeterministic') exit |= EXIT_BITS.nondeterministic;
+    if (d.kind === 'missing') exit |= EXIT_BITS.missing;
+  }
+  if (divergences.length > 0 && exit === 0) exit |= EXIT_BITS.pinned;
+  return { same: divergences.length === 0, rootA: a.root, rootB: b.root, compared, first: divergences[0] ?? null, divergences, exit };
+}
+
+function firstEdgeDiff(a: ManifestTask, b: ManifestTask) {
+  for (let i = 0; i < Math.max(a.edges.length, b.edges.length); i++) {
+    const ea = a.edges[i];
+    const eb = b.edges[i];
+    if (!ea || !eb || ea.digest !== eb.digest) {
+      const view = (e: typeof ea) => (e ? { digest: e.digest, ...(e.records === undefined ? {} : { records: e.records }) } : { digest: '(none)' });
+      return { stage: (ea ?? eb)!.stage, a: view(ea), b: view(eb) };
+    }
+  }
+  return null;
+}
+
+/** One line per divergence, first one marked; for people. */
+export function formatReport(r: CompareReport): string {
+  if (r.same) return `same: ${r.compared} tasks compared, every edge digest matches\n`;
+  const lines = [`DIFFERENT: ${r.divergences.length} of ${r.compared} compared tasks diverge`];
+  for (const [i, d] of r.divergences.entries()) {
+    const seg = d.segment ? ` segment ${d.segment.index} (${d.segment.path})` : '';
+    const stage = d.stage ? ` at stage ${d.stage}: expected ${d.expected!.digest}${d.expected!.records === undefined ? '' : ` (${d.expected!.records} records)`}, found ${d.found!.digest}${d.found!.records === undefined ? '' : ` (${d.found!.records} records)`}` : '';
+    const why = {
+      'source-changed': 'the source bytes differ from the pinned digest (moved upstream?)',
+      nondeterministic: 'same inputs, different output: NONDETERMINISTIC',
+      upstream: 'its inputs already differed (upstream change)',
+      recipe: 'same inputs, different recipe (stage version or params)',
+      missing: 'missing from the rebuilt manifest',
+    }[d.kind];
+    lines.push(`${i === 0 ? '-> FIRST ' : '   '}${d.task}${seg}${stage} — ${why}`);
+  }
+  lines.push(`exit ${r.exit} (1 pinned content differs, 2 nondeterministic, 4 missing)`);
+  return `${lines.join('\n')}\n`;
+}

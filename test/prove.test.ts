@@ -1,0 +1,111 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import pino from 'pino';
+import sample from '../pipelines/sample.ts';
+import { compareManifests } from '../runner/compare.ts';
+import type { Manifest } from '../runner/manifest.ts';
+import { runPipeline } from '../runner/run.ts';
+import { loadPipeline } from '../runner/spec.ts';
+import type { StageRegistry, TransformStage } from '../runner/stage.ts';
+import { verifyManifest } from '../runner/verify.ts';
+import { builtinStages } from '../stages/index.ts';
+import { SAMPLE_ROOT } from './golden.ts';
+import { ROOT, runCli, runJson } from './helpers.ts';
+
+let calls = 0;
+/** Test-only: a stage whose output depends on how often it ran in this process — the oracle's culprit. */
+const flaky: TransformStage<Record<string, never>> = {
+  kind: 'transform',
+  name: 'flaky',
+  version: '1',
+  description: 'test only: nondeterministic',
+  parseParams: () => ({}),
+  async *run(input) {
+    calls++;
+    let i = 0;
+    for await (const rec of input) yield i++ === 2 ? { ...rec, text: `${String(rec.text)} #${calls}` } : rec;
+  },
+};
+const registry: StageRegistry = { ...builtinStages, flaky: flaky as TransformStage };
+const quiet = pino({ level: 'silent' });
+
+t.test('verify: a clean rebuild matches every edge; --sample rebuilds only some chains', async (t) => {
+  const dir = t.testdir();
+  const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
+  t.equal(made.root, SAMPLE_ROOT);
+  const full = await runCli(['verify', made.manifest, '--json']);
+  t.equal(full.code, 0, full.stderr);
+  const r = JSON.parse(full.stdout);
+  t.match(r, { same: true, exit: 0, compared: 27, segments: [0, 1, 2, 3, 4, 5, 6, 7] });
+  const one = JSON.parse((await runCli(['verify', made.manifest, '--sample', '1', '--seed', '7', '--json'])).stdout);
+  t.match(one, { same: true, exit: 0, compared: 2 });
+  t.equal(one.segments.length, 1);
+  t.comment(`full verify ${r.seconds} s, --sample 1 ${one.seconds} s`);
+});
+
+t.test('oracle: a nondeterministic stage is caught, named, and exits with bit 2', async (t) => {
+  const dir = t.testdir();
+  const file = join(dir, 'flaky.json');
+  const [fetch, decode, html, ...rest] = sample.segment;
+  await writeFile(file, JSON.stringify({ ...sample, mirror: { localDir: join(ROOT, 'sample') }, segment: [fetch, decode, html, { stage: 'flaky' }, ...rest] }));
+  const opts = { concurrency: 2, signal: new AbortController().signal, log: quiet, toolVersion: 'test' };
+  const made = await runPipeline(await loadPipeline(file, registry), { ...opts, cacheDir: join(dir, 'c'), outDir: join(dir, 'o') });
+  const { report } = await verifyManifest(made.manifestPath, { ...opts, registry });
+  t.equal(report.exit & 2, 2, 'bit 2: nondeterministic');
+  t.match(report.first, { kind: 'nondeterministic', stage: 'flaky', task: /^segment:\d+$/, segment: { index: Number } });
+  t.notOk(report.divergences.some((d) => d.kind === 'nondeterministic' && d.stage !== 'flaky'), 'no other stage is blamed');
+  t.ok(report.divergences.some((d) => d.kind === 'upstream'), 'downstream tasks are reported as upstream changes, not blamed');
+});
+
+t.test('compare: source moved, nondeterminism, missing tasks, each with its bit', async (t) => {
+  const dir = t.testdir();
+  const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
+  const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
+  const fake = `sha256:${'e'.repeat(64)}` as const;
+  const edit = (id: string, f: (x: Manifest['tasks'][number]) => Manifest['tasks'][number]): Manifest => ({ ...m, tasks: m.tasks.map((x) => (x.id === id ? f(x) : x)) });
+  const chainOut = edit('segment:3', (x) => ({ ...x, output: { ...x.output, digest: fake }, edges: x.edges.map((e, i) => (i >= 4 ? { ...e, digest: fake } : e)) }));
+  const r1 = compareManifests(m, chainOut);
+  t.match(r1.first, { task: 'segment:3', kind: 'nondeterministic', stage: 'gopher-quality', segment: { index: 3 } });
+  t.equal(r1.exit, 2);
+  const moved = compareManifests(m, edit('fetch:5', (x) => ({ ...x, output: { ...x.output, digest: fake } })));
+  t.match(moved.first, { task: 'fetch:5', kind: 'source-changed' });
+  t.equal(moved.exit, 1);
+  t.equal(compareManifests(m, { ...m, tasks: m.tasks.filter((x) => x.id !== 'aggregate:0') }).exit, 4);
+  t.same(compareManifests(m, m).divergences, []);
+  const file = join(dir, 'b.json');
+  await writeFile(file, JSON.stringify(chainOut));
+  const cli = await runCli(['compare', made.manifest, file]);
+  t.equal(cli.code, 2);
+  t.match(cli.stdout, /-> FIRST segment:3 segment 3 \(crawl-data\/.*\) at stage gopher-quality: expected sha256:[0-9a-f]{64} \(\d+ records\), found sha256:e{64} .*NONDETERMINISTIC/);
+});
+
+t.test('verify: a pinned source whose bytes changed is named, exit bit 1', async (t) => {
+  const dir = t.testdir();
+  const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
+  const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
+  const segments = m.inputs.segments.map((s, i) => (i === 1 ? { ...s, sha256: `sha256:${'1'.repeat(64)}` } : s));
+  const file = join(dir, 'forged.json');
+  await writeFile(file, JSON.stringify({ ...m, inputs: { ...m.inputs, segments } }));
+  const r = await runCli(['verify', file, '--json']);
+  t.equal(r.code, 1);
+  t.match(JSON.parse(r.stdout), { exit: 1, failure: { code: 'REINGEST_E_PIN_MISMATCH', message: /the manifest pins sha256:1{64}/ } });
+});
+
+t.test('attest: an in-toto Statement v1 with a SLSA provenance v1 predicate', async (t) => {
+  const dir = t.testdir();
+  const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
+  const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
+  const r = await runCli(['attest', made.manifest]);
+  t.equal(r.code, 0);
+  const s = JSON.parse(r.stdout);
+  t.equal(s._type, 'https://in-toto.io/Statement/v1');
+  t.equal(s.predicateType, 'https://slsa.dev/provenance/v1');
+  t.same(s.subject, [{ name: 'text.jsonl', digest: { sha256: m.outputs[0]!.digest.slice(7) } }]);
+  t.match(s.predicate.buildDefinition, { buildType: /^https:\/\//, externalParameters: { pipeline: { name: 'sample' } }, resolvedDependencies: Array });
+  const deps = s.predicate.buildDefinition.resolvedDependencies as { name: string; uri: string; digest: { sha256: string } }[];
+  t.equal(deps.length, 9, 'the listing and 8 segments');
+  t.ok(deps.every((d) => /^[0-9a-f]{64}$/.test(d.digest.sha256) && d.uri.endsWith(d.name)));
+  t.match(s.predicate.runDetails, { builder: { id: /^https:\/\// }, metadata: { invocationId: m.root, startedOn: m.runFacts.startedAt, finishedOn: String } });
+  t.same(Object.keys(s).sort(), ['_type', 'predicate', 'predicateType', 'subject'], 'no fields beyond the Statement layer');
+});
