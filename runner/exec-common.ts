@@ -126,3 +126,30 @@ export async function guard<T>(id: string, fn: () => Promise<T>): Promise<T> {
     throw Object.assign(err as Error, { task: id });
   }
 }
+
+/**
+ * Stores a record stream as one object (the frames are the object) and records it as the task's single
+ * output edge: the shared tail of tasks whose whole output is one stored record stream.
+ */
+export async function storeRecordTask(
+  env: ExecEnv,
+  task: { id: string; key: Digest; preimage: TaskResult['preimage']; stage: string; counters: CounterSet },
+  records: AsyncIterable<DataRecord>,
+  signal: AbortSignal,
+): Promise<TaskResult> {
+  const acc = new RecordEdge();
+  const writer = await env.store.createWriter();
+  try {
+    await drain(tapRecords(records, acc, writer));
+    signal.throwIfAborted();
+    await writer.commit();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  const out = edge(task.stage, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: task.counters.toJSON() });
+  const result: TaskResult = { schema: 'reingest-action/1', key: task.key, preimage: task.preimage, edges: [out], output: out };
+  await record(env, result, task.id);
+  env.emit({ type: 'task-done', id: task.id, key: task.key, bytesIn: 0 });
+  return result;
+}

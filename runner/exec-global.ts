@@ -1,5 +1,5 @@
 import type { Digest } from '../cache/digest.ts';
-import { edge, lookup, record, RecordEdge, stageContext, tapRecords, drain, type ExecEnv } from './exec-common.ts';
+import { lookup, stageContext, storeRecordTask, type ExecEnv } from './exec-common.ts';
 import { globalApplyPreimage, globalPlanPreimage } from './keys.ts';
 import { decodeFrames, type DataRecord } from './record-codec.ts';
 import type { ResolvedStep } from './spec.ts';
@@ -30,27 +30,14 @@ export async function runGlobalPlan(env: ExecEnv, step: ResolvedStep, g: number,
     for (const input of inputs) yield { segment: input.segment, records: decodeFrames(env.store.read(input.output, signal)) };
   }
   const plan = await (step.stage as GlobalStage).plan(segmentInputs(), ctx);
-  const acc = new RecordEdge();
-  const writer = await env.store.createWriter();
-  try {
-    async function* planRecords(): AsyncGenerator<DataRecord> {
-      for (const { segment } of inputs) {
-        const drops = plan.get(segment.index);
-        if (!drops || drops.size === 0) continue;
-        yield { segment: segment.index, drops: [...drops].sort((a, b) => a[0] - b[0]).map(([ordinal, reason]) => [ordinal, reason]) };
-      }
+  async function* planRecords(): AsyncGenerator<DataRecord> {
+    for (const { segment } of inputs) {
+      const drops = plan.get(segment.index);
+      if (!drops || drops.size === 0) continue;
+      yield { segment: segment.index, drops: [...drops].sort((a, b) => a[0] - b[0]).map(([ordinal, reason]) => [ordinal, reason]) };
     }
-    await drain(tapRecords(planRecords(), acc, writer));
-    signal.throwIfAborted();
-    await writer.commit();
-  } catch (err) {
-    await writer.abort();
-    throw err;
   }
-  const out = edge(step.stage.name, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: ctx.counters.toJSON() });
-  const result: TaskResult = { schema: 'reingest-action/1', key: look.key, preimage: pre, edges: [out], output: out };
-  await record(env, result, id);
-  env.emit({ type: 'task-done', id, key: look.key, bytesIn: 0 });
+  const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: step.stage.name, counters: ctx.counters }, planRecords(), signal);
   return { result, plan, cached: false };
 }
 
@@ -89,19 +76,6 @@ export async function runGlobalApply(
       else ctx.counters.drop(reason);
     }
   }
-  const acc = new RecordEdge();
-  const writer = await env.store.createWriter();
-  try {
-    await drain(tapRecords(kept(), acc, writer));
-    signal.throwIfAborted();
-    await writer.commit();
-  } catch (err) {
-    await writer.abort();
-    throw err;
-  }
-  const out = edge(step.stage.name, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: ctx.counters.toJSON() });
-  const result: TaskResult = { schema: 'reingest-action/1', key: look.key, preimage: pre, edges: [out], output: out };
-  await record(env, result, id);
-  env.emit({ type: 'task-done', id, key: look.key, bytesIn: 0 });
+  const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: step.stage.name, counters: ctx.counters }, kept(), signal);
   return { result, cached: false };
 }

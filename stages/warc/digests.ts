@@ -6,7 +6,8 @@ export type DigestVerdict = 'ok' | 'ok-dechunked' | 'mismatch' | 'absent' | 'uns
 const ALGORITHMS: Record<string, string> = { sha1: 'sha1', 'sha-1': 'sha1', sha256: 'sha256', 'sha-256': 'sha256', md5: 'md5' };
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
-function base32(buf: Buffer): string {
+/** RFC 4648 base32 without padding, the form WARC digests use (`sha1:` + 32 characters). */
+export function base32(buf: Buffer): string {
   let bits = 0;
   let value = 0;
   let out = '';
