@@ -11,6 +11,8 @@ Commands:
   cache gc --keep M     drop cache entries that no kept manifest references
   cache ls              list cached objects and action entries
   warc ls <file|url>    list a WARC file's records: offsets, types, URIs, digest verdicts
+  merge <pipeline>      after every shard ran: whole-run steps and aggregates, the manifest and root
+  status <pipeline>     which shards of an N-way split are done (--shards N)
   verify <manifest>     rebuild from the manifest alone (all or --sample N segments) and compare
   compare <a> <b>       where two manifests diverge (stage, segment), without running anything
   attest <manifest>     an in-toto Statement v1 with a SLSA provenance v1 predicate, on stdout
@@ -49,6 +51,9 @@ Options:
   --quiet               no progress display (it only shows on a TTY anyway)
   --shuffle SEED        start ready tasks in a seeded random order (checks that the root does not
                         depend on task completion order)
+  --shard K/N           run only shard K of N (segments at list positions p with p mod N = K) into the
+                        shared cache; also read from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
+                        JOB_COMPLETION_INDEX with REINGEST_SHARDS; then \`reingest merge\`
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default warn)
 
 Examples:
@@ -126,5 +131,22 @@ predicate lists the pinned inputs as resolvedDependencies and the run facts in r
 
 Example:
   reingest attest out/sample/manifest.json > statement.json
+`,
+  merge: `reingest merge <pipeline> [--cache DIR] [--out DIR] [--json]
+
+Run after every shard of a split (\`reingest run --shard K/N\`) finished into the shared cache: every
+segment chain must be a cache hit (a missing one is named, with what to do); the whole-run steps (dedup)
+and aggregates run here, and the manifest's root equals a single-machine run's.
+
+Example:
+  for k in 0 1 2; do reingest run pipelines/sample.ts --shard $k/3 --cache /shared/c; done
+  reingest merge pipelines/sample.ts --cache /shared/c
+`,
+  status: `reingest status <pipeline> --shards N [--cache DIR] [--json]
+
+Which shards of an N-way split have published their results to the cache. Exit 1 while some are missing.
+
+Example:
+  reingest status pipelines/sample.ts --shards 7 --cache /shared/c
 `,
 };

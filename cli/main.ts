@@ -16,6 +16,7 @@ import { cacheDir, concurrency, parse, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
 import { warcLs } from './warc-ls.ts';
 import { cmdAttest, cmdCompare, cmdVerify, readManifestFile } from './prove.ts';
+import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
@@ -74,6 +75,22 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return cmdCache(rest, io);
     case 'warc':
       return cmdWarc(rest, io);
+    case 'merge': {
+      const { values, positionals } = parse(rest, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' } }, 'merge');
+      if (values.help) return help(io, 'merge');
+      const pipeline = await load(onePipeline(positionals, 'merge'), values);
+      return runAndReport(pipeline, values, io, concurrency(values.concurrency), logger(values['log-level']), true);
+    }
+    case 'status': {
+      const { values, positionals } = parse(rest, { ...COMMON, shards: { type: 'string' } }, 'status');
+      if (values.help) return help(io, 'status');
+      const pipeline = await load(onePipeline(positionals, 'status'), values);
+      const n = Number(values.shards ?? '1');
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--shards: expected an integer >= 1, got ${JSON.stringify(values.shards)}`);
+      const st = await shardStatus(pipeline, n, { cacheDir: cacheDir(values.cache, io.env), signal: io.signal, log: logger(values['log-level']), toolVersion: VERSION });
+      io.stdout.write(values.json ? `${JSON.stringify({ shards: n, ...st })}\n` : `${st.done.length} of ${n} shards done${st.missing.length ? `; missing: ${st.missing.join(', ')}` : ''}\n`);
+      return st.missing.length === 0 ? EXIT.ok : EXIT.failed;
+    }
     case 'verify': {
       const { values, positionals } = parse(rest, { ...COMMON, sample: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' } }, 'verify');
       if (values.help || positionals.length !== 1) return help(io, 'verify', !values.help);
@@ -105,7 +122,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return cmdAttest(positionals[0]!, io);
     }
     default: {
-      const hint = ['run', 'plan', 'cache', 'warc', 'verify', 'compare', 'attest'].find((c) => c[0] === command[0]);
+      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'verify', 'compare', 'attest'].find((c) => c[0] === command[0]);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
     }
   }
@@ -139,12 +156,30 @@ function onePipeline(positionals: string[], command: string): string {
 }
 
 async function cmdRun(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shuffle: { type: 'string' } }, 'run');
+  const { values, positionals } = parse(args, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shuffle: { type: 'string' }, shard: { type: 'string' } }, 'run');
   if (values.help) return help(io, 'run');
   const file = onePipeline(positionals, 'run');
   const log = logger(values['log-level']);
   const conc = concurrency(values.concurrency);
   const pipeline = await load(file, values);
+  const shard = parseShard(values.shard, io.env);
+  if (shard) {
+    const s = await runShard(pipeline, shard, { cacheDir: cacheDir(values.cache, io.env), concurrency: conc, signal: io.signal, log, toolVersion: VERSION });
+    const cached = s.segments.filter((x) => x.cached).length;
+    io.stdout.write(values.json ? `${JSON.stringify(s)}\n` : `shard ${shard.index}/${shard.count}: ${s.segments.length} segments (${cached} already cached) published to the cache; run \`reingest merge\` when every shard is done\n`);
+    return EXIT.ok;
+  }
+  return runAndReport(pipeline, values, io, conc, log, false);
+}
+
+async function runAndReport(
+  pipeline: ResolvedPipeline,
+  values: { cache?: string | undefined; out?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; shuffle?: string | undefined },
+  io: Io,
+  conc: number,
+  log: ReturnType<typeof logger>,
+  merge: boolean,
+): Promise<number> {
   const progress = io.stderr.isTTY && !values.quiet && !values.json ? new Progress(io.stderr) : undefined;
   let summary;
   try {
@@ -157,6 +192,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
       toolVersion: VERSION,
       ...(progress ? { emit: progress.onEvent } : {}),
       ...(values.shuffle === undefined ? {} : { shuffleSeed: seedFlag(values.shuffle) }),
+      requireCachedSegments: merge,
     });
   } finally {
     progress?.stop();

@@ -23,6 +23,8 @@ export interface ExecEnv {
   readonly mirror: string;
   readonly log: Logger;
   readonly emit: (e: RunEvent) => void;
+  /** Merge mode: every segment chain must already be in the cache (shards computed them). */
+  readonly requireCachedSegments?: boolean;
 }
 
 export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortSignal, segment?: SegmentRef): StageContext<P> & { counters: CounterSet } {

@@ -50,6 +50,13 @@ export async function runSegment(env: ExecEnv, p: ResolvedPipeline, listing: Dig
     }
   }
 
+  if (env.requireCachedSegments) {
+    throw new ReingestError(
+      'REINGEST_E_SHARD_MISSING',
+      `merge: segment ${segment.index} (${segment.path}) is not in the cache; the shard that owns it has not finished — run it (reingest status shows which), then merge again`,
+      { where: segment.path },
+    );
+  }
   env.emit({ type: 'task-start', id });
   const streamOnce = async (): Promise<SegmentOutcome> => {
     const fetchCtx = stageContext(env, fetchStep, signal, segment);

@@ -29,6 +29,8 @@ export interface RunOptions {
   readonly emit?: (e: RunEvent) => void;
   /** Start ready tasks in a seeded shuffled order (a determinism check; never changes a correct result). */
   readonly shuffleSeed?: number;
+  /** Merge mode: fail instead of computing a segment chain that no shard put in the cache. */
+  readonly requireCachedSegments?: boolean;
 }
 
 export interface RunSummary {
@@ -43,7 +45,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
   const store = new ObjectStore(opts.cacheDir);
   await store.init();
   return withMirror(p.mirror, async (mirror) => {
-    const env: ExecEnv = { store, mirror, log: opts.log, emit: opts.emit ?? (() => {}) };
+    const env: ExecEnv = { store, mirror, log: opts.log, emit: opts.emit ?? (() => {}), requireCachedSegments: opts.requireCachedSegments ?? false };
     const list = await guard('list', () => runList(env, p, opts.signal));
     const segments: SegmentOutcome[] = new Array(list.list.segments.length);
     const aggregates: { result: TaskResult; cached: boolean }[] = new Array(p.aggregate.length);

@@ -1,0 +1,105 @@
+import { mkdir, rename, writeFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { digestHex } from '../cache/digest.ts';
+import { ObjectStore } from '../cache/store.ts';
+import { isReingestError, ReingestError } from './errors.ts';
+import type { ExecEnv } from './exec-common.ts';
+import { guard } from './exec-common.ts';
+import { runList } from './exec-list.ts';
+import { runSegment } from './exec-segment.ts';
+import { withMirror } from './local-mirror.ts';
+import { runDag } from './scheduler.ts';
+import type { ResolvedPipeline } from './spec.ts';
+import type { RunOptions } from './run.ts';
+
+/**
+ * Cluster execution without a scheduler of our own: shard k of N runs the segment chains at list positions
+ * p with p mod N = k and publishes them into the shared cache (create-only, atomic: a killed shard leaves
+ * nothing half-visible and simply reruns). `merge` is then an ordinary run in which every segment must be
+ * a cache hit; it runs the whole-run steps and aggregates and gives the single-machine root.
+ */
+export interface ShardSpec {
+  readonly index: number;
+  readonly count: number;
+}
+
+export function parseShard(text: string | undefined, env: NodeJS.ProcessEnv): ShardSpec | undefined {
+  let index: number | undefined;
+  let count: number | undefined;
+  if (text !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(text);
+    if (!m) throw new ReingestError('REINGEST_E_USAGE', `--shard: expected K/N such as 3/7 (shard K of N, K from 0), got ${JSON.stringify(text)}`);
+    index = Number(m[1]);
+    count = Number(m[2]);
+  } else if (env.SLURM_ARRAY_TASK_ID !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined) {
+    // Slurm numbers array tasks from --array's first index; reingest's job scripts use --array=0-(N-1).
+    index = Number(env.SLURM_ARRAY_TASK_ID);
+    count = Number(env.SLURM_ARRAY_TASK_COUNT);
+  } else if (env.JOB_COMPLETION_INDEX !== undefined && env.REINGEST_SHARDS !== undefined) {
+    index = Number(env.JOB_COMPLETION_INDEX);
+    count = Number(env.REINGEST_SHARDS);
+  } else return undefined;
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index < 0 || index >= count) {
+    throw new ReingestError('REINGEST_E_USAGE', `shard: expected 0 <= K < N, got K=${index} N=${count}`);
+  }
+  return { index, count };
+}
+
+export interface ShardSummary {
+  readonly shard: ShardSpec;
+  readonly segments: readonly { readonly index: number; readonly path: string; readonly chainKey: string; readonly output: string; readonly cached: boolean }[];
+}
+
+function markerDir(store: ObjectStore, listKey: string, count: number): string {
+  return join(store.root, 'shards', digestHex(listKey as `sha256:${string}`), String(count));
+}
+
+export async function runShard(p: ResolvedPipeline, shard: ShardSpec, opts: Omit<RunOptions, 'outDir'>): Promise<ShardSummary> {
+  const store = new ObjectStore(opts.cacheDir);
+  await store.init();
+  return withMirror(p.mirror, async (mirror) => {
+    const env: ExecEnv = { store, mirror, log: opts.log, emit: opts.emit ?? (() => {}) };
+    const list = await guard('list', () => runList(env, p, opts.signal));
+    const mine = list.list.segments.filter((_, position) => position % shard.count === shard.index);
+    const done: ShardSummary['segments'][number][] = new Array(mine.length);
+    const outcome = await runDag(
+      mine.map((seg, i) => ({
+        id: `segment:${seg.index}`,
+        deps: [],
+        run: async (signal) => {
+          const s = await runSegment(env, p, list.list.listing.sha256, seg, signal);
+          done[i] = { index: seg.index, path: seg.path, chainKey: s.chain.key, output: s.chain.output.digest, cached: s.cached };
+        },
+      })),
+      { concurrency: opts.concurrency, signal: opts.signal },
+    );
+    if (outcome.status === 'aborted') throw new ReingestError('REINGEST_E_INTERRUPTED', `shard ${shard.index}/${shard.count} was interrupted; rerun it to resume`);
+    if (outcome.status === 'failed') {
+      const e = outcome.failures[0]!.error;
+      throw isReingestError(e) ? e : Object.assign(e as Error, { task: outcome.failures[0]!.id });
+    }
+    const summary: ShardSummary = { shard, segments: done };
+    const dir = markerDir(store, list.result.key, shard.count);
+    await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+    await writeFile(tmp, `${JSON.stringify(summary)}\n`, { flush: true });
+    await rename(tmp, join(dir, `${shard.index}.json`));
+    return summary;
+  });
+}
+
+/** Which shards of an N-way split have published their marker. */
+export async function shardStatus(p: ResolvedPipeline, count: number, opts: Omit<RunOptions, 'outDir' | 'concurrency'>): Promise<{ done: number[]; missing: number[] }> {
+  const store = new ObjectStore(opts.cacheDir);
+  await store.init();
+  return withMirror(p.mirror, async (mirror) => {
+    const env: ExecEnv = { store, mirror, log: opts.log, emit: () => {} };
+    const list = await guard('list', () => runList(env, p, opts.signal));
+    const names = new Set(await readdir(markerDir(store, list.result.key, count)).catch(() => [] as string[]));
+    const done: number[] = [];
+    const missing: number[] = [];
+    for (let k = 0; k < count; k++) (names.has(`${k}.json`) ? done : missing).push(k);
+    return { done, missing };
+  });
+}
