@@ -13,7 +13,8 @@ import { FakeCommonCrawl, routeFolder } from './support/fake-cc.ts';
 /** The sample pipeline, but fetched from a (slow) loopback server instead of its local folder. */
 async function slowSample(t: { testdir(): string; teardown(fn: () => unknown): void }): Promise<{ dir: string; file: string; cc: FakeCommonCrawl }> {
   const cc = new FakeCommonCrawl();
-  await routeFolder(cc, join(ROOT, 'sample'), { bytes: 16 * 1024, ms: 15 });
+  // Slow enough (about 3 s for the sample) that a loaded machine still kills the run midway.
+  await routeFolder(cc, join(ROOT, 'sample'), { bytes: 16 * 1024, ms: 40 });
   const url = await cc.start();
   t.teardown(() => cc.stop());
   const dir = t.testdir();
