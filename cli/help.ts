@@ -13,6 +13,8 @@ Commands:
   warc ls <file|url>    list a WARC file's records: offsets, types, URIs, digest verdicts
   merge <pipeline>      after every shard ran: whole-run steps and aggregates, the manifest and root
   status <pipeline>     which shards of an N-way split are done (--shards N)
+  submit slurm|k8s <pipeline> --shards N
+                        an sbatch array script (+ merge afterok) or an Indexed Job + merge Job
   verify <manifest>     rebuild from the manifest alone (all or --sample N segments) and compare
   compare <a> <b>       where two manifests diverge (stage, segment), without running anything
   attest <manifest>     an in-toto Statement v1 with a SLSA provenance v1 predicate, on stdout
@@ -148,5 +150,17 @@ Which shards of an N-way split have published their results to the cache. Exit 1
 
 Example:
   reingest status pipelines/sample.ts --shards 7 --cache /shared/c
+`,
+  submit: `reingest submit slurm|k8s <pipeline> --shards N [--cache DIR] [--out DIR] [--image IMG] [--concurrency C]
+
+Prints job definitions that run the pipeline as N shards into one shared cache, then a merge:
+  slurm  an sbatch script: an N-task array (SLURM_ARRAY_TASK_ID/COUNT pick the shard) whose first task
+         queues the merge with --dependency=afterok on the array
+  k8s    an Indexed Job (completionMode Indexed, JOB_COMPLETION_INDEX + REINGEST_SHARDS) and a merge Job,
+         sharing a PersistentVolumeClaim named <pipeline>-cache mounted at /cache
+
+Examples:
+  reingest submit slurm pipelines/cc-main-2025-18.ts --shards 1000 --cache /shared/reingest > job.sbatch && sbatch job.sbatch
+  reingest submit k8s pipelines/cc-main-2025-18.ts --shards 1000 --image registry.example/reingest:0.1 > job.yaml
 `,
 };

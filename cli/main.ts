@@ -17,6 +17,7 @@ import { Progress } from './progress.ts';
 import { warcLs } from './warc-ls.ts';
 import { cmdAttest, cmdCompare, cmdVerify, readManifestFile } from './prove.ts';
 import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
+import { k8sManifests, slurmScript, submitOptions } from './submit.ts';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
@@ -91,6 +92,14 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       io.stdout.write(values.json ? `${JSON.stringify({ shards: n, ...st })}\n` : `${st.done.length} of ${n} shards done${st.missing.length ? `; missing: ${st.missing.join(', ')}` : ''}\n`);
       return st.missing.length === 0 ? EXIT.ok : EXIT.failed;
     }
+    case 'submit': {
+      const { values, positionals } = parse(rest, { ...COMMON, shards: { type: 'string' }, out: { type: 'string' }, image: { type: 'string' }, concurrency: { type: 'string' }, logs: { type: 'string' } }, 'submit');
+      if (values.help || positionals.length !== 2 || !['slurm', 'k8s'].includes(positionals[0]!)) return help(io, 'submit', !values.help);
+      const pipeline = await load(positionals[1]!, values);
+      const o = submitOptions(values, positionals[1]!, pipeline.name);
+      io.stdout.write(positionals[0] === 'slurm' ? slurmScript(o, process.cwd()) : k8sManifests(o));
+      return EXIT.ok;
+    }
     case 'verify': {
       const { values, positionals } = parse(rest, { ...COMMON, sample: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' } }, 'verify');
       if (values.help || positionals.length !== 1) return help(io, 'verify', !values.help);
@@ -122,7 +131,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return cmdAttest(positionals[0]!, io);
     }
     default: {
-      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'verify', 'compare', 'attest'].find((c) => c[0] === command[0]);
+      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest'].find((c) => c[0] === command[0]);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
     }
   }
