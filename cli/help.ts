@@ -51,6 +51,8 @@ Options:
   --cache DIR           cache directory
   --json                print {"root","manifest","tasksRun","tasksCached"} on stdout
   --quiet               no progress display (it only shows on a TTY anyway)
+  --events FILE         append one JSON line per task event (task-start, task-cached, task-done,
+                        task-failed) to FILE, for other tools
   --shuffle SEED        start ready tasks in a seeded random order (checks that the root does not
                         depend on task completion order)
   --shard K/N           run only shard K of N (segments at list positions p with p mod N = K) into the

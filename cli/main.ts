@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
@@ -14,6 +14,7 @@ import { HELP } from './help.ts';
 import { createLogger, isLogLevel } from './log.ts';
 import { cacheDir, concurrency, parse, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
+import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
 import { cmdAttest, cmdCompare, cmdVerify, readManifestFile } from './prove.ts';
 import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
@@ -165,7 +166,7 @@ function onePipeline(positionals: string[], command: string): string {
 }
 
 async function cmdRun(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shuffle: { type: 'string' }, shard: { type: 'string' } }, 'run');
+  const { values, positionals } = parse(args, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shuffle: { type: 'string' }, shard: { type: 'string' }, events: { type: 'string' } }, 'run');
   if (values.help) return help(io, 'run');
   const file = onePipeline(positionals, 'run');
   const log = logger(values['log-level']);
@@ -183,13 +184,19 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
 
 async function runAndReport(
   pipeline: ResolvedPipeline,
-  values: { cache?: string | undefined; out?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; shuffle?: string | undefined },
+  values: { cache?: string | undefined; out?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; shuffle?: string | undefined; events?: string | undefined },
   io: Io,
   conc: number,
   log: ReturnType<typeof logger>,
   merge: boolean,
 ): Promise<number> {
   const progress = io.stderr.isTTY && !values.quiet && !values.json ? new Progress(io.stderr) : undefined;
+  // --events FILE: one JSON line per task event, for other tools (appended synchronously, so none is lost).
+  const events = values.events === undefined ? undefined : openSync(resolve(values.events), 'a');
+  const emit = (e: RunEvent) => {
+    progress?.onEvent(e);
+    if (events !== undefined) writeSync(events, `${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`);
+  };
   let summary;
   try {
     summary = await runPipeline(pipeline, {
@@ -199,12 +206,13 @@ async function runAndReport(
       signal: io.signal,
       log,
       toolVersion: VERSION,
-      ...(progress ? { emit: progress.onEvent } : {}),
+      emit,
       ...(values.shuffle === undefined ? {} : { shuffleSeed: seedFlag(values.shuffle) }),
       requireCachedSegments: merge,
     });
   } finally {
     progress?.stop();
+    if (events !== undefined) closeSync(events);
   }
   const { root, manifestPath, manifest } = summary;
   if (values.json) {

@@ -108,3 +108,17 @@ t.test('Node 24 gives the Node 20 root (runs when .ci/run provides REINGEST_NODE
   t.equal(r.code, 0, r.stderr);
   t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
 });
+
+t.test('--events FILE: one typed JSON line per task event', async (t) => {
+  const dir = t.testdir();
+  const events = join(dir, 'events.ndjson');
+  const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--events', events]);
+  t.equal(r.code, 0, r.stderr);
+  const lines = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; time: string });
+  t.equal(lines.filter((e) => e.type === 'task-done').length, 19);
+  t.equal(lines.filter((e) => e.type === 'task-start').length, 19);
+  t.ok(lines.every((e) => typeof e.id === 'string' && !Number.isNaN(Date.parse(e.time))));
+  await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--events', events]);
+  const again = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+  t.equal(again.filter((e) => e.type === 'task-cached').length, 19, 'a warm run reports cache hits');
+});
