@@ -14,6 +14,7 @@ import { HELP } from './help.ts';
 import { createLogger, isLogLevel } from './log.ts';
 import { cacheDir, concurrency, parse, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
+import { fromOsError } from './os-errors.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
 import { cmdAttest, cmdCompare, cmdVerify, readManifestFile } from './prove.ts';
@@ -44,7 +45,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     return await dispatch(argv, io);
-  } catch (err) {
+  } catch (caught) {
+    const err = fromOsError(caught) ?? caught;
     if (isReingestError(err)) {
       io.stderr.write(`reingest: ${err.code}: ${err.message}\n`);
       if (debug) io.stderr.write(`${err.stack}\n`);
