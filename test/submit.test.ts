@@ -22,7 +22,9 @@ t.test('submit k8s: an Indexed Job over N shards and a merge Job on a shared vol
   t.same(c.volumeMounts, [{ name: 'cache', mountPath: '/cache' }]);
   t.match(merge, { kind: 'Job', metadata: { name: 'sample-merge' }, spec: { completions: 1 } });
   t.same(merge.spec.template.spec.containers[0].args.slice(0, 2), ['merge', 'pipelines/sample.ts']);
+  t.same(shards.spec.template.spec.volumes, [{ name: 'cache', persistentVolumeClaim: { claimName: 'sample-cache' } }], 'a PVC-backed cache volume in the pod spec');
   t.same(merge.spec.template.spec.volumes, shards.spec.template.spec.volumes, 'the same cache volume');
+  t.same(Object.keys(shards.spec.template).sort(), ['spec'], 'nothing misplaced beside the pod spec');
 });
 
 t.test('submit slurm: an array of N shard tasks and a merge that waits for them (afterok)', async (t) => {
