@@ -56,9 +56,9 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         segments[i] = await runSegment(env, p, list.list.listing.sha256, seg, signal);
       },
     }));
-    // Each segment's current output: its chain's, then each global step's applied version of it.
-    const current = (i: number): Digest => (applied.length > 0 ? applied[applied.length - 1]![i]!.result.output.digest : segments[i]!.chain.output.digest);
-    const currentInputs = () => segments.map((s, i) => ({ segment: s.segment, output: current(i) }));
+    // Segment i's records as global step g sees them: its chain's output, or global step g-1's applied version.
+    const outputAt = (g: number, i: number): Digest => (g === 0 ? segments[i]!.chain.output.digest : applied[g - 1]![i]!.result.output.digest);
+    const inputsAt = (g: number) => segments.map((s, i) => ({ segment: s.segment, output: outputAt(g, i) }));
     const plans: PlanOutcome[] = [];
     const applied: { result: TaskResult; cached: boolean }[][] = [];
     let layer = nodes.map((n) => n.id);
@@ -68,7 +68,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         id: planId,
         deps: layer,
         run: async (signal) => {
-          plans[g] = await runGlobalPlan(env, step, g, currentInputs(), signal);
+          plans[g] = await runGlobalPlan(env, step, g, inputsAt(g), signal);
           applied[g] = new Array(segments.length);
         },
       });
@@ -78,7 +78,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
           id,
           deps: [planId],
           run: async (signal) => {
-            const input = g === 0 ? segments[i]!.chain.output.digest : applied[g - 1]![i]!.result.output.digest;
+            const input = outputAt(g, i);
             const plan = { digest: plans[g]!.result.output.digest, drops: plans[g]!.plan.get(seg.index) };
             applied[g]![i] = await runGlobalApply(env, step, g, seg, input, plan, signal);
           },
@@ -91,7 +91,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         id: `aggregate:${a}`,
         deps: layer,
         run: async (signal) => {
-          aggregates[a] = await runAggregate(env, step, a, currentInputs(), signal);
+          aggregates[a] = await runAggregate(env, step, a, inputsAt(p.global.length), signal);
         },
       });
     });
