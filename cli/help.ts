@@ -18,6 +18,8 @@ Commands:
   verify <manifest>     rebuild from the manifest alone (all or --sample N segments) and compare
   compare <a> <b>       where two manifests diverge (stage, segment), without running anything
   attest <manifest>     an in-toto Statement v1 with a SLSA provenance v1 predicate, on stdout
+  tokenize --encoding E UTF-8 text on stdin -> token ids (JSON array), same ids as tiktoken
+  shards check DIR      re-hash output files (token shards) against the manifest (--manifest M)
 
 Global options:
   --cache DIR           cache directory (default $REINGEST_CACHE, else $XDG_CACHE_HOME/reingest)
@@ -93,6 +95,27 @@ Options:
 Examples:
   reingest cache verify --json
   reingest cache gc --keep out/sample/manifest.json --dry-run
+`,
+  tokenize: `reingest tokenize [--encoding NAME]
+
+Reads UTF-8 text on stdin and prints its token ids as one JSON array, for spot checks against other
+tokenizers. Special-token strings in the text are ordinary text; no end-of-text token is added.
+Encodings: cl100k_base (default), o200k_base, r50k_base, gpt2. The ranks come from the installed
+tiktoken package and are checked against the sha256 of OpenAI's published .tiktoken file.
+
+Example:
+  printf 'hello world' | reingest tokenize --encoding o200k_base
+`,
+  shards: `reingest shards check DIR [--manifest M] [--json]
+
+Re-hashes every output file that the manifest lists under DIR and compares it with the manifest:
+prints ok, differs (with both digests), missing, or not-in-manifest per file. DIR is a run's --out
+directory or one output directory inside it (e.g. out/sample/megatron); the manifest defaults to
+DIR/manifest.json. Compressed outputs (.gz) are hashed uncompressed, as the manifest records them.
+Exit status 0 when every file matches, 1 otherwise.
+
+Example:
+  reingest shards check out/sample/megatron --manifest out/sample/manifest.json
 `,
   warc: `reingest warc ls <file|url> [--json] [--max-record-bytes N]
 

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
 import { isDigest, type Digest } from '../cache/digest.ts';
 import { ObjectStore } from '../cache/store.ts';
@@ -17,6 +17,7 @@ import { Progress } from './progress.ts';
 import { fromOsError } from './os-errors.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
+import { checkShards, isDirectory, tokenizeStdin } from './tokens.ts';
 import { cmdAttest, cmdCompare, cmdVerify, readManifestFile } from './prove.ts';
 import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
 import { k8sManifests, slurmScript, submitOptions } from './submit.ts';
@@ -26,6 +27,8 @@ export interface Io {
   readonly stderr: NodeJS.WriteStream;
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
+  /** Defaults to process.stdin (for `tokenize`). */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -128,13 +131,31 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (values.help || positionals.length !== 2) return help(io, 'compare', !values.help);
       return cmdCompare(positionals[0]!, positionals[1]!, values.json ?? false, io);
     }
+    case 'tokenize': {
+      const { values, positionals } = parse(rest, { ...COMMON, encoding: { type: 'string' } }, 'tokenize');
+      if (values.help || positionals.length !== 0) return help(io, 'tokenize', !values.help);
+      return tokenizeStdin(values.encoding ?? 'cl100k_base', io.stdin ?? process.stdin, io.stdout);
+    }
+    case 'shards': {
+      const { values, positionals } = parse(rest, { ...COMMON, manifest: { type: 'string' } }, 'shards');
+      if (values.help || positionals[0] !== 'check' || positionals.length !== 2) return help(io, 'shards', !values.help);
+      const dir = positionals[1]!;
+      if (!(await isDirectory(dir))) throw new ReingestError('REINGEST_E_SHARDS_DIR', `shards check ${dir}: expected a directory of shards, found none`, { where: dir });
+      const manifestFile = values.manifest ?? join(dir, 'manifest.json');
+      const results = await checkShards(dir, await readManifestFile(manifestFile, '--manifest'), dirname(resolve(manifestFile)));
+      const bad = results.filter((r) => r.status !== 'ok');
+      if (values.json) io.stdout.write(`${JSON.stringify({ ok: bad.length === 0, files: results })}\n`);
+      else for (const r of results) io.stdout.write(`${r.status.padEnd(15)} ${r.file}${r.status === 'differs' ? ` (expected ${r.expected}, found ${r.found})` : ''}\n`);
+      if (!values.json) io.stderr.write(`reingest: ${results.length - bad.length} of ${results.length} files match the manifest\n`);
+      return bad.length === 0 ? EXIT.ok : EXIT.failed;
+    }
     case 'attest': {
       const { values, positionals } = parse(rest, COMMON, 'attest');
       if (values.help || positionals.length !== 1) return help(io, 'attest', !values.help);
       return cmdAttest(positionals[0]!, io);
     }
     default: {
-      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest'].find((c) => c[0] === command[0]);
+      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards'].find((c) => c[0] === command[0]);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
     }
   }

@@ -12,7 +12,7 @@ export function step<S extends AnyStage>(stage: S, params?: Loose<ParamsOf<S>>):
   return params === undefined ? { stage: stage.name } : { stage: stage.name, params };
 }
 
-export function output<S extends AnyStage & { kind: 'aggregate' }>(file: string, stage: S, params?: Loose<ParamsOf<S>>): OutputStepSpec {
+export function output<S extends AnyStage & { kind: 'aggregate' | 'files' }>(file: string, stage: S, params?: Loose<ParamsOf<S>>): OutputStepSpec {
   return { ...step(stage, params), output: file };
 }
 

@@ -7,6 +7,8 @@ import { pii } from '../stages/pii.ts';
 import { c4Quality, finewebQuality, gopherQuality, gopherRepetition } from '../stages/quality-filters.ts';
 import { warcRecords } from '../stages/warc-records.ts';
 import { dedup } from '../stages/dedup.ts';
+import { tokenize } from '../stages/tokenize.ts';
+import { tokenShards } from '../stages/token-shards.ts';
 import { definePipeline, output, step } from './define.ts';
 
 /**
@@ -18,7 +20,7 @@ import { definePipeline, output, step } from './define.ts';
  */
 export default definePipeline({
   name: 'sample',
-  description: 'Text from the embedded CC-SAMPLE crawl: WARC -> HTML text -> language -> quality filters -> PII -> dedup -> JSONL',
+  description: 'Text from the embedded CC-SAMPLE crawl: WARC -> HTML text -> language -> quality filters -> PII -> tokens -> dedup -> JSONL and token shards',
   mirror: { localDir: '../sample' },
   source: step(pathList, {
     pathList: 'crawl-data/CC-SAMPLE/warc.paths.gz',
@@ -34,7 +36,13 @@ export default definePipeline({
     step(c4Quality, { onlyLanguages: ['en'], integers: { filterNoTerminalPunct: 0 } }),
     step(finewebQuality),
     step(pii),
+    step(tokenize, { encoding: 'cl100k_base' }),
   ],
   global: [step(dedup)],
-  aggregate: [output('text.jsonl', jsonl, { fields: ['id', 'url', 'title', 'text', 'charset', 'lang', 'langScore'] })],
+  aggregate: [
+    output('text.jsonl', jsonl, { fields: ['id', 'url', 'title', 'text', 'charset', 'lang', 'langScore'] }),
+    // The same documents as token shards for trainers: Megatron-LM .bin/.idx pairs and llm.c .bin files.
+    output('megatron', tokenShards, { format: 'megatron', encoding: 'cl100k_base', shardTokens: 32768 }),
+    output('llmc', tokenShards, { format: 'llmc', encoding: 'cl100k_base', shardTokens: 32768 }),
+  ],
 });

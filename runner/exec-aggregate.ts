@@ -1,17 +1,36 @@
 import type { Digest } from '../cache/digest.ts';
-import { edge, lookup, record, stageContext, type ExecEnv } from './exec-common.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { edge, lookup, record, segmentInputs, stageContext, type ExecEnv } from './exec-common.ts';
 import { aggregatePreimage } from './keys.ts';
-import { decodeFrames } from './record-codec.ts';
+import { decodeFrames, type RecordValue } from './record-codec.ts';
 import type { ResolvedStep } from './spec.ts';
-import type { AggregateStage, SegmentInput, SegmentRef } from './stage.ts';
-import type { TaskResult } from './task-result.ts';
+import type { AggregateStage, FilesStage, OutputFile, SegmentInput, SegmentRef, StageContext } from './stage.ts';
+import type { Edge, TaskResult } from './task-result.ts';
 
 export interface AggregateOutcome {
   readonly result: TaskResult;
   readonly cached: boolean;
 }
 
-/** An aggregate reads every segment's stored records in list order and writes one output object. */
+/** What a multi-file output's index object holds: every file with its digest, size and facts. */
+export interface FilesIndex {
+  readonly schema: 'reingest-files/1';
+  readonly files: readonly {
+    readonly name: string;
+    readonly digest: Digest;
+    readonly size: number;
+    readonly compress?: 'gzip';
+    readonly facts: { readonly [k: string]: RecordValue };
+  }[];
+}
+
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * An aggregate reads every segment's stored records in list order and writes one output object, or, for a
+ * `files` stage, one object per file plus an index object (canonical JSON) that names them; the index is
+ * the task's output, so the root covers every file.
+ */
 export async function runAggregate(
   env: ExecEnv,
   step: ResolvedStep,
@@ -28,22 +47,59 @@ export async function runAggregate(
   }
   env.emit({ type: 'task-start', id });
   const ctx = stageContext(env, step, signal);
-  async function* segmentInputs(): AsyncGenerator<SegmentInput> {
-    for (const input of inputs) yield { segment: input.segment, records: decodeFrames(env.store.read(input.output, signal)) };
-  }
+  const stage = step.stage as AggregateStage | FilesStage;
+  const { out, files } =
+    stage.kind === 'files'
+      ? await storeFiles(env, stage, segmentInputs(env, inputs, signal), ctx, signal)
+      : { out: await storeOne(env, stage.name, stage.run(segmentInputs(env, inputs, signal), ctx), signal), files: [] };
+  const output = { ...out, counters: ctx.counters.toJSON() };
+  const result: TaskResult = { schema: 'reingest-action/1', key: look.key, preimage: pre, edges: [...files, output], output };
+  await record(env, result, id);
+  env.emit({ type: 'task-done', id, key: look.key, bytesIn: 0 });
+  return { result, cached: false };
+}
+
+async function storeOne(env: ExecEnv, stage: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal: AbortSignal): Promise<Edge> {
   const writer = await env.store.createWriter();
-  let stored: { digest: Digest; size: number };
   try {
-    for await (const chunk of (step.stage as AggregateStage).run(segmentInputs(), ctx)) await writer.write(chunk);
+    for await (const chunk of chunks) await writer.write(chunk);
     signal.throwIfAborted();
-    stored = await writer.commit();
+    const stored = await writer.commit();
+    return edge(stage, stored.digest, stored.size, true);
   } catch (err) {
     await writer.abort();
     throw err;
   }
-  const out = edge(step.stage.name, stored.digest, stored.size, true, { counters: ctx.counters.toJSON() });
-  const result: TaskResult = { schema: 'reingest-action/1', key: look.key, preimage: pre, edges: [out], output: out };
-  await record(env, result, id);
-  env.emit({ type: 'task-done', id, key: look.key, bytesIn: 0 });
-  return { result, cached: false };
+}
+
+async function storeFiles(
+  env: ExecEnv,
+  stage: FilesStage,
+  inputs: AsyncIterable<SegmentInput>,
+  ctx: StageContext<unknown>,
+  signal: AbortSignal,
+): Promise<{ out: Edge; files: Edge[] }> {
+  const entries: FilesIndex['files'][number][] = [];
+  const files: Edge[] = [];
+  const seen = new Set<string>();
+  for await (const file of stage.run(inputs, ctx) as AsyncIterable<OutputFile>) {
+    if (!FILE_NAME.test(file.name) || seen.has(file.name)) {
+      // A stage bug, not a user error: names come from the stage's own code.
+      throw new Error(`stage ${stage.name} produced ${seen.has(file.name) ? 'a second file' : 'an invalid file name'} ${JSON.stringify(file.name)}`);
+    }
+    seen.add(file.name);
+    const e = await storeOne(env, `${stage.name}:${file.name}`, file.chunks, signal);
+    files.push(e);
+    entries.push({ name: file.name, digest: e.digest, size: e.bytes, ...(file.compress ? { compress: file.compress } : {}), facts: file.facts?.() ?? {} });
+  }
+  const indexDoc: FilesIndex = { schema: 'reingest-files/1', files: entries };
+  const out = await storeOne(env, stage.name, [Buffer.from(`${canonicalJson(indexDoc)}\n`, 'utf8')], signal);
+  return { out, files };
+}
+
+/** Reads a multi-file output's index back from the store. */
+export async function readFilesIndex(env: Pick<ExecEnv, 'store'>, digest: Digest, signal: AbortSignal): Promise<FilesIndex> {
+  const parts: Buffer[] = [];
+  for await (const chunk of env.store.read(digest, signal)) parts.push(Buffer.from(chunk));
+  return JSON.parse(Buffer.concat(parts).toString('utf8')) as FilesIndex;
 }

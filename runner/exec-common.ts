@@ -6,9 +6,9 @@ import { canonicalJson } from './canonical-json.ts';
 import { CounterSet } from './counters.ts';
 import { isReingestError, ReingestError } from './errors.ts';
 import { taskKey, type KeyPreimage } from './keys.ts';
-import { encodeFrame, type DataRecord } from './record-codec.ts';
+import { decodeFrames, encodeFrame, type DataRecord } from './record-codec.ts';
 import type { ResolvedStep } from './spec.ts';
-import type { SegmentRef, StageContext } from './stage.ts';
+import type { SegmentInput, SegmentRef, StageContext } from './stage.ts';
 import { parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
 
 /** Typed events for progress displays and NDJSON consumers. */
@@ -57,12 +57,14 @@ export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boo
   if (result.output.stored && !opts.verify) {
     return { key, hit: (await env.store.has(result.output.digest)) ? result : null };
   }
-  if (result.output.stored) {
-    const found = await env.store.rehash(result.output.digest);
-    if (found !== result.output.digest) {
+  // Every stored object the task made: its output and, for multi-file outputs, each file.
+  const stored = new Set([result.output, ...result.edges].filter((e) => e.stored).map((e) => e.digest));
+  for (const digest of stored) {
+    const found = await env.store.rehash(digest);
+    if (found !== digest) {
       if (found !== null) {
-        const moved = await env.store.quarantine(result.output.digest);
-        env.log.warn({ key, expected: result.output.digest, found, movedTo: moved }, 'corrupt cache object quarantined; rerunning the task');
+        const moved = await env.store.quarantine(digest);
+        env.log.warn({ key, expected: digest, found, movedTo: moved }, 'corrupt cache object quarantined; rerunning the task');
       }
       await env.store.removeAction(digestHex(key));
       return { key, hit: null };
@@ -154,4 +156,9 @@ export async function storeRecordTask(
   await record(env, result, task.id);
   env.emit({ type: 'task-done', id: task.id, key: task.key, bytesIn: 0 });
   return result;
+}
+
+/** Each segment's stored records, in the order given (list order), read lazily from the store. */
+export async function* segmentInputs(env: ExecEnv, inputs: readonly { segment: SegmentRef; output: Digest }[], signal: AbortSignal): AsyncGenerator<SegmentInput> {
+  for (const input of inputs) yield { segment: input.segment, digest: input.output, records: decodeFrames(env.store.read(input.output, signal)) };
 }

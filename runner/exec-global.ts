@@ -1,9 +1,9 @@
 import type { Digest } from '../cache/digest.ts';
-import { lookup, stageContext, storeRecordTask, type ExecEnv } from './exec-common.ts';
+import { lookup, segmentInputs, stageContext, storeRecordTask, type ExecEnv } from './exec-common.ts';
 import { globalApplyPreimage, globalPlanPreimage } from './keys.ts';
 import { decodeFrames, type DataRecord } from './record-codec.ts';
 import type { ResolvedStep } from './spec.ts';
-import type { GlobalPlan, GlobalStage, SegmentInput, SegmentRef } from './stage.ts';
+import type { GlobalPlan, GlobalStage, SegmentRef } from './stage.ts';
 import type { TaskResult } from './task-result.ts';
 
 export interface PlanOutcome {
@@ -26,10 +26,7 @@ export async function runGlobalPlan(env: ExecEnv, step: ResolvedStep, g: number,
   }
   env.emit({ type: 'task-start', id });
   const ctx = stageContext(env, step, signal);
-  async function* segmentInputs(): AsyncGenerator<SegmentInput> {
-    for (const input of inputs) yield { segment: input.segment, records: decodeFrames(env.store.read(input.output, signal)) };
-  }
-  const plan = await (step.stage as GlobalStage).plan(segmentInputs(), ctx);
+  const plan = await (step.stage as GlobalStage).plan(segmentInputs(env, inputs, signal), ctx);
   async function* planRecords(): AsyncGenerator<DataRecord> {
     for (const { segment } of inputs) {
       const drops = plan.get(segment.index);

@@ -2,6 +2,7 @@ import { merkleRoot, type Digest } from '../cache/digest.ts';
 import { canonicalJson } from './canonical-json.ts';
 import type { KeyPreimage } from './keys.ts';
 import type { ResolvedPipeline, ResolvedStep } from './spec.ts';
+import type { RecordValue } from './record-codec.ts';
 import type { ListOutput } from './stage.ts';
 import type { Edge, TaskResult } from './task-result.ts';
 
@@ -19,10 +20,21 @@ export interface Manifest {
     readonly segments: readonly { readonly index: number; readonly path: string; readonly size: number; readonly sha256: Digest }[];
   };
   readonly tasks: readonly ManifestTask[];
-  readonly outputs: readonly { readonly file: string; readonly digest: Digest; readonly size: number }[];
+  readonly outputs: readonly ManifestOutput[];
   readonly root: Digest;
   /** Facts about this particular run. Not hashed, not compared. */
   readonly runFacts: RunFacts;
+}
+
+/** A file written under --out. Files of a multi-file output (shards) carry the facts their stage gave. */
+export interface ManifestOutput {
+  readonly file: string;
+  readonly digest: Digest;
+  /** Of the uncompressed bytes when `compression` is set. */
+  readonly size: number;
+  /** The file under --out is compressed; `digest` and `size` are of its uncompressed content. */
+  readonly compression?: 'gzip';
+  readonly facts?: { readonly [key: string]: RecordValue };
 }
 
 export interface ManifestTask {

@@ -1,4 +1,7 @@
+import { createReadStream, createWriteStream } from 'node:fs';
 import { hostname } from 'node:os';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,7 +11,7 @@ import type { Digest } from '../cache/digest.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { isReingestError, ReingestError } from './errors.ts';
 import { guard } from './exec-common.ts';
-import { runAggregate } from './exec-aggregate.ts';
+import { readFilesIndex, runAggregate } from './exec-aggregate.ts';
 import type { ExecEnv, RunEvent } from './exec-common.ts';
 import { runGlobalApply, runGlobalPlan, type PlanOutcome } from './exec-global.ts';
 import { runList } from './exec-list.ts';
@@ -122,8 +125,22 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
     const outputs = [];
     for (const [i, step] of p.aggregate.entries()) {
       const out = aggregates[i]!.result.output;
-      await atomicCopy(store.objectPath(out.digest), join(opts.outDir, step.output));
-      outputs.push({ file: step.output, digest: out.digest, size: out.bytes });
+      if (step.stage.kind === 'files') {
+        // The output is a directory of files named by the stage; it is replaced as a whole.
+        const dir = join(opts.outDir, step.output);
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir, { recursive: true });
+        const index = await readFilesIndex({ store }, out.digest, opts.signal ?? new AbortController().signal);
+        for (const f of index.files) {
+          const name = f.compress === 'gzip' ? `${f.name}.gz` : f.name;
+          if (f.compress === 'gzip') await atomicGzip(store.objectPath(f.digest), join(dir, name));
+          else await atomicCopy(store.objectPath(f.digest), join(dir, name));
+          outputs.push({ file: `${step.output}/${name}`, digest: f.digest, size: f.size, ...(f.compress ? { compression: f.compress } : {}), facts: f.facts });
+        }
+      } else {
+        await atomicCopy(store.objectPath(out.digest), join(opts.outDir, step.output));
+        outputs.push({ file: step.output, digest: out.digest, size: out.bytes });
+      }
     }
     const manifest: Manifest = {
       schema: 'reingest-manifest/1',
@@ -169,6 +186,18 @@ async function atomicCopy(src: string, dest: string): Promise<void> {
   const tmp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
   try {
     await copyFile(src, tmp);
+    await rename(tmp, dest);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** gzip with a fixed level and Node's fixed header (mtime 0, no name), so one zlib build gives one file. */
+async function atomicGzip(src: string, dest: string): Promise<void> {
+  const tmp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
+  try {
+    await pipeline(createReadStream(src), createGzip({ level: 9 }), createWriteStream(tmp));
     await rename(tmp, dest);
   } catch (err) {
     await rm(tmp, { force: true });

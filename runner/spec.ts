@@ -139,7 +139,7 @@ export function resolvePipeline(raw: unknown, registry: StageRegistry, baseDir: 
   const outputs = new Set<string>();
   const aggregate = aggRaw.map((s, i) => {
     const field = `aggregate[${i}]`;
-    const r = step(s, field, registry, ['aggregate'], ['output']);
+    const r = step(s, field, registry, ['aggregate', 'files'], ['output']);
     const output = string(object(s, field).output, `${field}.output`, {
       pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
       what: 'a plain file name (letters, digits, ".", "_", "-")',

@@ -6,6 +6,8 @@
 import type { DataRecord } from './record-codec.ts';
 
 export type { DataRecord, RecordValue } from './record-codec.ts';
+import type { RecordValue } from './record-codec.ts';
+import type { Digest } from '../cache/digest.ts';
 export { ReingestError, RestartSegment } from './errors.ts';
 export * as v from './validate.ts';
 export { sha256, StreamDigest, type Digest } from '../cache/digest.ts';
@@ -100,6 +102,8 @@ export interface TransformStage<P = unknown> extends StageBase<P> {
 
 export interface SegmentInput {
   readonly segment: SegmentRef;
+  /** Content digest of this segment's record stream (the artifact the records come from). */
+  readonly digest: Digest;
   readonly records: AsyncIterable<DataRecord>;
 }
 
@@ -107,6 +111,30 @@ export interface SegmentInput {
 export interface AggregateStage<P = unknown> extends StageBase<P> {
   readonly kind: 'aggregate';
   run(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): AsyncIterable<Uint8Array>;
+}
+
+/** One file of a multi-file output. */
+export interface OutputFile {
+  /** A plain file name (letters, digits, `.`, `_`, `-`), unique within the output. */
+  readonly name: string;
+  /** The file's bytes. The runner reads them to the end before it asks for the next file. */
+  readonly chunks: AsyncIterable<Uint8Array>;
+  /** Deterministic facts about the file (documents, tokens, sources), asked for once its chunks are read. */
+  facts?(): { readonly [key: string]: RecordValue };
+  /**
+   * Written compressed under --out (`NAME.gz`, gzip level 9, mtime 0). The cache, the digest and the root
+   * cover the uncompressed bytes: compressed bytes may differ between zlib builds (Node 20 vs 24).
+   */
+  readonly compress?: 'gzip';
+}
+
+/**
+ * Many segments' records, in list order, to a set of named files (token shards): the output step's name is
+ * a directory. Each file is stored and hashed on its own, so a reader can check one shard without the rest.
+ */
+export interface FilesStage<P = unknown> extends StageBase<P> {
+  readonly kind: 'files';
+  run(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): AsyncIterable<OutputFile>;
 }
 
 /**
@@ -125,7 +153,7 @@ export interface GlobalStage<P = unknown> extends StageBase<P> {
   plan(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): Promise<GlobalPlan>;
 }
 
-export type AnyStage = ListStage | FetchStage | DecodeStage | TransformStage | GlobalStage | AggregateStage;
+export type AnyStage = ListStage | FetchStage | DecodeStage | TransformStage | GlobalStage | AggregateStage | FilesStage;
 export type StageKind = AnyStage['kind'];
 
 export type StageRegistry = Readonly<Record<string, AnyStage>>;

@@ -10,6 +10,8 @@ import { langId } from './lang-id.ts';
 import { c4Quality, finewebQuality, gopherQuality, gopherRepetition } from './quality-filters.ts';
 import { pii } from './pii.ts';
 import { dedup } from './dedup.ts';
+import { tokenize } from './tokenize.ts';
+import { tokenShards } from './token-shards.ts';
 
 /** Every stage a spec may name. The CLI hands this to the runner; the runner itself names none. */
 export const builtinStages = {
@@ -25,7 +27,9 @@ export const builtinStages = {
   [finewebQuality.name]: finewebQuality,
   [pii.name]: pii,
   [dedup.name]: dedup,
+  [tokenize.name]: tokenize,
   [jsonl.name]: jsonl,
+  [tokenShards.name]: tokenShards,
   [zipEntries.name]: zipEntries,
   [zipEntry.name]: zipEntry,
 } satisfies StageRegistry;

@@ -12,7 +12,7 @@ async function plan(segments: DataRecord[][], raw: object = {}) {
       async function* records() {
         yield* recs;
       }
-      yield { segment: { index, path: `s${index}` }, records: records() };
+      yield { segment: { index, path: `s${index}` }, digest: `sha256:${'0'.repeat(64)}`, records: records() };
     }
   }
   const p = await dedup.plan(inputs(), ctx);

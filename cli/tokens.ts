@@ -1,0 +1,98 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { StreamDigest } from '../cache/digest.ts';
+import { ReingestError } from '../runner/errors.ts';
+import type { Manifest } from '../runner/manifest.ts';
+import { BpeEncoder } from '../stages/tokenize/bpe.ts';
+import { ENCODING_NAMES, isEncodingName } from '../stages/tokenize/encodings.ts';
+import { UsageError } from './options.ts';
+
+/** `reingest tokenize --encoding NAME`: UTF-8 text on stdin, its ids as one JSON array on stdout. */
+export async function tokenizeStdin(encoding: string, stdin: NodeJS.ReadableStream, out: NodeJS.WritableStream): Promise<number> {
+  if (!isEncodingName(encoding)) throw new UsageError(`--encoding: expected one of ${ENCODING_NAMES.join(', ')}, got ${JSON.stringify(encoding)}`);
+  const parts: Buffer[] = [];
+  for await (const chunk of stdin) parts.push(Buffer.from(chunk as Uint8Array));
+  // Malformed UTF-8 becomes U+FFFD, as it would in a decoded page.
+  const ids = new BpeEncoder(encoding).encode(Buffer.concat(parts).toString('utf8'));
+  out.write(`${JSON.stringify(Array.from(ids))}\n`);
+  return 0;
+}
+
+export interface ShardCheck {
+  readonly file: string;
+  readonly status: 'ok' | 'differs' | 'missing' | 'not-in-manifest';
+  readonly expected?: string;
+  readonly found?: string;
+}
+
+/**
+ * `reingest shards check DIR --manifest M`: re-hashes every output file the manifest lists under DIR
+ * (compressed files are hashed uncompressed, as the manifest records them) and reports files in DIR that
+ * the manifest does not list. DIR is the run's --out directory or one output directory inside it.
+ */
+export async function checkShards(dir: string, manifest: Manifest, manifestDir: string): Promise<ShardCheck[]> {
+  const root = resolve(dir);
+  // Manifest paths are relative to the --out directory, which holds manifest.json.
+  const base = relative(resolve(manifestDir), root);
+  const prefix = base === '' ? '' : `${base.split(sep).join('/')}/`;
+  if (base.startsWith('..')) {
+    throw new ReingestError('REINGEST_E_SHARDS_DIR', `${dir}: expected the manifest's output directory (${manifestDir}) or a directory inside it; copy manifest.json beside the outputs or pass that directory`, { where: dir });
+  }
+  const listed = manifest.outputs.filter((o) => o.file.startsWith(prefix));
+  if (listed.length === 0) {
+    throw new ReingestError('REINGEST_E_SHARDS_DIR', `${dir}: the manifest lists no output files under ${prefix || './'}; expected one of ${[...new Set(manifest.outputs.map((o) => o.file.split('/')[0]))].join(', ')}`, { where: dir });
+  }
+  const results: ShardCheck[] = [];
+  for (const o of listed) {
+    const path = join(root, o.file.slice(prefix.length));
+    let found: string;
+    try {
+      found = await hashFile(path, o.compression === 'gzip');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        results.push({ file: o.file, status: 'missing', expected: o.digest });
+        continue;
+      }
+      if ((err as NodeJS.ErrnoException).code === 'Z_DATA_ERROR' || (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') {
+        results.push({ file: o.file, status: 'differs', expected: o.digest, found: 'not gzip' });
+        continue;
+      }
+      throw err;
+    }
+    results.push({ file: o.file, status: found === o.digest ? 'ok' : 'differs', expected: o.digest, ...(found === o.digest ? {} : { found }) });
+  }
+  const known = new Set(listed.map((o) => o.file.slice(prefix.length)));
+  for (const name of await walkFiles(root)) {
+    if (name === 'manifest.json' && prefix === '') continue;
+    if (!known.has(name)) results.push({ file: `${prefix}${name}`, status: 'not-in-manifest' });
+  }
+  return results;
+}
+
+async function hashFile(path: string, gunzip: boolean): Promise<string> {
+  const acc = new StreamDigest();
+  const src = createReadStream(path);
+  for await (const chunk of gunzip ? src.pipe(createGunzip()) : src) acc.update(chunk as Buffer);
+  return acc.digest();
+}
+
+async function walkFiles(root: string, sub = ''): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const out: string[] = [];
+  for (const e of await readdir(join(root, sub), { withFileTypes: true })) {
+    const rel = sub === '' ? e.name : `${sub}/${e.name}`;
+    if (e.isDirectory()) out.push(...(await walkFiles(root, rel)));
+    else if (e.isFile()) out.push(rel);
+  }
+  return out.sort();
+}
+
+export async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
