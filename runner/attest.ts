@@ -12,7 +12,12 @@ export function attest(m: Manifest): object {
   const started = Date.parse(m.runFacts.startedAt);
   return {
     _type: 'https://in-toto.io/Statement/v1',
-    subject: m.outputs.map((o) => ({ name: o.file, digest: { sha256: hex(o.digest) } })),
+    // A compressed output's digest is of its uncompressed content, so the subject names that content.
+    subject: m.outputs.map((o) =>
+      o.compression === 'gzip'
+        ? { name: o.file.replace(/\.gz$/, ''), digest: { sha256: hex(o.digest) }, annotations: { writtenAs: o.file, compression: 'gzip' } }
+        : { name: o.file, digest: { sha256: hex(o.digest) } },
+    ),
     predicateType: 'https://slsa.dev/provenance/v1',
     predicate: {
       buildDefinition: {

@@ -16,13 +16,13 @@ t.test('sample: cold run, warm run, other concurrency, other cache: one root', a
   const a = runJson(first.stdout);
   t.match(a.root, /^sha256:[0-9a-f]{64}$/);
   t.equal(a.root, SAMPLE_ROOT, 'golden root (see the comment on SAMPLE_ROOT)');
-  t.equal(a.tasksRun, 19);
+  t.equal(a.tasksRun, 21);
   t.equal(a.tasksCached, 0);
 
   const second = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'b'), '--json'])).stdout);
   t.equal(second.root, a.root, 'warm cache: same root');
   t.equal(second.tasksRun, 0, 'every task is a cache hit');
-  t.equal(second.tasksCached, 19);
+  t.equal(second.tasksCached, 21);
 
   const one = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache1'), '--out', join(dir, 'c'), '--concurrency', '1', '--json'])).stdout);
   t.equal(one.root, a.root, '--concurrency 1 on a cold cache: same root');
@@ -56,13 +56,13 @@ t.test('the manifest pins inputs, keys every task and digests every edge', async
   t.equal(m.inputs.listing.sha256, `sha256:${sums.get('crawl-data/CC-SAMPLE/warc.paths.gz')}`);
   t.equal(m.inputs.segments.length, 8);
   for (const s of m.inputs.segments) t.equal(s.sha256, `sha256:${sums.get(s.path)}`, `raw digest of ${s.path} = sha256 of the file`);
-  t.same(m.tasks.map((x) => x.kind), ['list', ...Array.from({ length: 8 }, () => ['fetch', 'chain']).flat(), 'global-plan', ...Array.from({ length: 8 }, () => 'global-apply'), 'aggregate']);
+  t.same(m.tasks.map((x) => x.kind), ['list', ...Array.from({ length: 8 }, () => ['fetch', 'chain']).flat(), 'global-plan', ...Array.from({ length: 8 }, () => 'global-apply'), 'aggregate', 'aggregate', 'aggregate']);
   for (const task of m.tasks) {
     t.match(task.key, /^sha256:[0-9a-f]{64}$/);
     for (const e of task.edges) t.match(e.digest, /^sha256:[0-9a-f]{64}$/, `${task.id} ${e.stage} edge`);
   }
   const chain = m.tasks.find((x) => x.kind === 'chain')!;
-  const stages = ['warc-records', 'html-text', 'lang-id', 'gopher-repetition', 'gopher-quality', 'c4-quality', 'fineweb-quality', 'pii'];
+  const stages = ['warc-records', 'html-text', 'lang-id', 'gopher-repetition', 'gopher-quality', 'c4-quality', 'fineweb-quality', 'pii', 'tokenize'];
   t.same(chain.edges.map((e) => [e.stage, e.stored]), stages.map((s, i) => [s, i === stages.length - 1]), 'every edge digested, only the chain output kept');
   const records = chain.edges.map((e) => e.records!);
   t.ok(records.every((n, i) => i === 0 || n <= records[i - 1]!), `a funnel: ${records.join(' > ')}`);
@@ -84,11 +84,11 @@ t.test('plan lists the DAG with keys and cache state', async (t) => {
   const before = await runCli(['plan', SAMPLE_PIPELINE, '--cache', cache]);
   t.equal(before.code, 0, before.stderr);
   t.match(before.stdout, /segment:0 +chain +pending/);
-  t.match(before.stdout, /27 tasks, 0 cached, 27 to run/);
+  t.match(before.stdout, /29 tasks, 0 cached, 29 to run/);
   await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'out')]);
   const after = await runCli(['plan', SAMPLE_PIPELINE, '--cache', cache, '--json']);
   const plan = JSON.parse(after.stdout) as { tasks: { id: string; key: string | null; cached: boolean }[] };
-  t.equal(plan.tasks.length, 27);
+  t.equal(plan.tasks.length, 29);
   t.ok(plan.tasks.every((x) => x.cached && x.key), 'all cached after a run');
   const m = await readManifest(join(dir, 'out', 'manifest.json'));
   t.same(plan.tasks.map((x) => x.key), m.tasks.map((x) => x.key), 'plan keys are the run keys');
@@ -98,7 +98,7 @@ t.test('npm start: runs the sample and prints the root', async (t) => {
   const dir = t.testdir();
   const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'out')]);
   t.equal(r.code, 0);
-  t.match(r.stdout, new RegExp(`^root ${SAMPLE_ROOT}\\nmanifest .*manifest\\.json\\ntasks 19 run, 0 cached\\n$`));
+  t.match(r.stdout, new RegExp(`^root ${SAMPLE_ROOT}\\nmanifest .*manifest\\.json\\ntasks 21 run, 0 cached\\n$`));
   t.equal(r.stderr, '', 'quiet on stderr at the default log level when not a TTY');
 });
 
@@ -115,10 +115,10 @@ t.test('--events FILE: one typed JSON line per task event', async (t) => {
   const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--events', events]);
   t.equal(r.code, 0, r.stderr);
   const lines = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; time: string });
-  t.equal(lines.filter((e) => e.type === 'task-done').length, 19);
-  t.equal(lines.filter((e) => e.type === 'task-start').length, 19);
+  t.equal(lines.filter((e) => e.type === 'task-done').length, 21);
+  t.equal(lines.filter((e) => e.type === 'task-start').length, 21);
   t.ok(lines.every((e) => typeof e.id === 'string' && !Number.isNaN(Date.parse(e.time))));
   await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--events', events]);
   const again = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string });
-  t.equal(again.filter((e) => e.type === 'task-cached').length, 19, 'a warm run reports cache hits');
+  t.equal(again.filter((e) => e.type === 'task-cached').length, 21, 'a warm run reports cache hits');
 });

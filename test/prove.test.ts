@@ -37,7 +37,7 @@ t.test('verify: a clean rebuild matches every edge; --sample rebuilds only some 
   const full = await runCli(['verify', made.manifest, '--json']);
   t.equal(full.code, 0, full.stderr);
   const r = JSON.parse(full.stdout);
-  t.match(r, { same: true, exit: 0, compared: 27, segments: [0, 1, 2, 3, 4, 5, 6, 7] });
+  t.match(r, { same: true, exit: 0, compared: 29, segments: [0, 1, 2, 3, 4, 5, 6, 7] });
   const one = JSON.parse((await runCli(['verify', made.manifest, '--sample', '1', '--seed', '7', '--json'])).stdout);
   t.match(one, { same: true, exit: 0, compared: 2 });
   t.equal(one.segments.length, 1);
@@ -101,7 +101,8 @@ t.test('attest: an in-toto Statement v1 with a SLSA provenance v1 predicate', as
   const s = JSON.parse(r.stdout);
   t.equal(s._type, 'https://in-toto.io/Statement/v1');
   t.equal(s.predicateType, 'https://slsa.dev/provenance/v1');
-  t.same(s.subject, [{ name: 'text.jsonl', digest: { sha256: m.outputs[0]!.digest.slice(7) } }]);
+  t.same(s.subject, m.outputs.map((o) => ({ name: o.file, digest: { sha256: o.digest.slice(7) } })));
+  t.same(s.subject.map((x: { name: string }) => x.name).slice(0, 3), ['text.jsonl', 'megatron/shard-00000.bin', 'megatron/shard-00000.idx'], 'every output file, shards included');
   t.match(s.predicate.buildDefinition, { buildType: /^https:\/\//, externalParameters: { pipeline: { name: 'sample' } }, resolvedDependencies: Array });
   const deps = s.predicate.buildDefinition.resolvedDependencies as { name: string; uri: string; digest: { sha256: string } }[];
   t.equal(deps.length, 9, 'the listing and 8 segments');
