@@ -25,9 +25,11 @@ export class StreamDigest {
     this.#hash.update(chunk);
     this.bytes += chunk.byteLength;
   }
-  /** Finishes the hash; the object must not be updated afterwards. */
+  #final: Digest | null = null;
+  /** Finishes the hash (once; later calls return the same value); the object must not be updated afterwards. */
   digest(): Digest {
-    return `sha256:${this.#hash.digest('hex')}`;
+    this.#final ??= `sha256:${this.#hash.digest('hex')}`;
+    return this.#final;
   }
 }
 

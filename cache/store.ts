@@ -257,6 +257,21 @@ export class ObjectWriter {
     return { digest, size: this.#hash.bytes };
   }
 
+  /**
+   * Publishes only if the bytes hash to `expected` (an object downloaded by name); otherwise discards them
+   * and returns the digest they had.
+   */
+  async commitExpecting(expected: Digest): Promise<{ ok: true; size: number } | { ok: false; found: Digest }> {
+    await this.#flush();
+    const found = this.#hash.digest();
+    if (found !== expected) {
+      await this.abort();
+      return { ok: false, found };
+    }
+    const { size } = await this.commit();
+    return { ok: true, size };
+  }
+
   async abort(): Promise<void> {
     if (this.#done) return;
     this.#done = true;

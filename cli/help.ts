@@ -57,6 +57,9 @@ Options:
                         task-failed) to FILE, for other tools
   --shuffle SEED        start ready tasks in a seeded random order (checks that the root does not
                         depend on task completion order)
+  --remote-cache URL    also use a shared HTTP cache (Bazel layout: URL/ac/<key>, URL/cas/<sha256>;
+                        nginx WebDAV, bazel-remote); every download is re-hashed, entries are
+                        create-only; default $REINGEST_REMOTE_CACHE
   --shard K/N           run only shard K of N (segments at list positions p with p mod N = K) into the
                         shared cache; also read from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
                         JOB_COMPLETION_INDEX with REINGEST_SHARDS; then \`reingest merge\`

@@ -43,6 +43,16 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+const REMOTE = { 'remote-cache': { type: 'string' } } as const;
+
+/** --remote-cache URL, else $REINGEST_REMOTE_CACHE: a shared HTTP cache (Bazel layout). */
+function remoteCache(flag: string | undefined, env: NodeJS.ProcessEnv): { remoteCache?: string } {
+  const url = flag ?? (env.REINGEST_REMOTE_CACHE || undefined);
+  if (url === undefined) return {};
+  if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--remote-cache: expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
+  return { remoteCache: url };
+}
+
 /** Entry point: returns the exit status instead of exiting, so tests can call it in-process. */
 export async function main(argv: string[], io: Io): Promise<number> {
   const debug = argv.includes('--debug');
@@ -83,7 +93,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     case 'warc':
       return cmdWarc(rest, io);
     case 'merge': {
-      const { values, positionals } = parse(rest, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' } }, 'merge');
+      const { values, positionals } = parse(rest, { ...COMMON, ...REMOTE, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' } }, 'merge');
       if (values.help) return help(io, 'merge');
       const pipeline = await load(onePipeline(positionals, 'merge'), values);
       return runAndReport(pipeline, values, io, concurrency(values.concurrency), logger(values['log-level']), true);
@@ -189,7 +199,7 @@ function onePipeline(positionals: string[], command: string): string {
 }
 
 async function cmdRun(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shuffle: { type: 'string' }, shard: { type: 'string' }, events: { type: 'string' } }, 'run');
+  const { values, positionals } = parse(args, { ...COMMON, ...REMOTE, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shuffle: { type: 'string' }, shard: { type: 'string' }, events: { type: 'string' } }, 'run');
   if (values.help) return help(io, 'run');
   const file = onePipeline(positionals, 'run');
   const log = logger(values['log-level']);
@@ -197,7 +207,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
   const pipeline = await load(file, values);
   const shard = parseShard(values.shard, io.env);
   if (shard) {
-    const s = await runShard(pipeline, shard, { cacheDir: cacheDir(values.cache, io.env), concurrency: conc, signal: io.signal, log, toolVersion: VERSION });
+    const s = await runShard(pipeline, shard, { cacheDir: cacheDir(values.cache, io.env), concurrency: conc, signal: io.signal, log, toolVersion: VERSION, ...remoteCache(values['remote-cache'], io.env) });
     const cached = s.segments.filter((x) => x.cached).length;
     io.stdout.write(values.json ? `${JSON.stringify(s)}\n` : `shard ${shard.index}/${shard.count}: ${s.segments.length} segments (${cached} already cached) published to the cache; run \`reingest merge\` when every shard is done\n`);
     return EXIT.ok;
@@ -207,7 +217,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
 
 async function runAndReport(
   pipeline: ResolvedPipeline,
-  values: { cache?: string | undefined; out?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; shuffle?: string | undefined; events?: string | undefined },
+  values: { cache?: string | undefined; out?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; shuffle?: string | undefined; events?: string | undefined; 'remote-cache'?: string | undefined },
   io: Io,
   conc: number,
   log: ReturnType<typeof logger>,
@@ -232,6 +242,7 @@ async function runAndReport(
       emit,
       ...(values.shuffle === undefined ? {} : { shuffleSeed: seedFlag(values.shuffle) }),
       requireCachedSegments: merge,
+      ...remoteCache(values['remote-cache'], io.env),
     });
   } finally {
     progress?.stop();

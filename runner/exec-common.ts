@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { digestHex, StreamDigest, type Digest } from '../cache/digest.ts';
+import type { HttpRemoteCache } from '../cache/remote.ts';
 import type { ObjectStore, ObjectWriter } from '../cache/store.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { CounterSet } from './counters.ts';
@@ -25,6 +26,8 @@ export interface ExecEnv {
   readonly emit: (e: RunEvent) => void;
   /** Merge mode: every segment chain must already be in the cache (shards computed them). */
   readonly requireCachedSegments?: boolean;
+  /** A shared HTTP cache consulted on a local miss and filled after each task (see cache/remote.ts). */
+  readonly remote?: HttpRemoteCache;
 }
 
 export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortSignal, segment?: SegmentRef): StageContext<P> & { counters: CounterSet } {
@@ -46,7 +49,8 @@ export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortS
  */
 export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boolean } = { verify: true }): Promise<{ key: Digest; hit: TaskResult | null }> {
   const key = taskKey(pre);
-  const text = await env.store.readAction(digestHex(key));
+  let text = await env.store.readAction(digestHex(key));
+  if (text === null && env.remote) text = await pullFromRemote(env, key);
   if (text === null) return { key, hit: null };
   const result = parseTaskResult(text, key);
   if (result === null) {
@@ -57,9 +61,7 @@ export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boo
   if (result.output.stored && !opts.verify) {
     return { key, hit: (await env.store.has(result.output.digest)) ? result : null };
   }
-  // Every stored object the task made: its output and, for multi-file outputs, each file.
-  const stored = new Set([result.output, ...result.edges].filter((e) => e.stored).map((e) => e.digest));
-  for (const digest of stored) {
+  for (const digest of storedDigests(result)) {
     const found = await env.store.rehash(digest);
     if (found !== digest) {
       if (found !== null) {
@@ -73,19 +75,61 @@ export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boo
   return { key, hit: result };
 }
 
-/** Publishes an action entry. Another writer's different result for the same key is nondeterminism. */
-export async function record(env: ExecEnv, result: TaskResult, taskId: string): Promise<void> {
-  const text = `${canonicalJson(result)}\n`;
-  const { created, existing } = await env.store.writeActionOnce(digestHex(result.key), text);
-  if (created || existing === text) return;
-  const other = existing === undefined ? null : parseTaskResult(existing, result.key);
-  if (other && other.output.digest === result.output.digest) return;
-  throw new ReingestError(
+/** Every stored object a task made: its output and, for multi-file outputs, each file. */
+function storedDigests(result: TaskResult): Set<Digest> {
+  return new Set([result.output, ...result.edges].filter((e) => e.stored).map((e) => e.digest));
+}
+
+/**
+ * A local miss asks the remote. Its entry counts only if every object it names arrives and hashes to its
+ * name; then it is published locally like any other entry (and re-verified by the caller).
+ */
+async function pullFromRemote(env: ExecEnv, key: Digest): Promise<string | null> {
+  const remote = env.remote!;
+  const text = await remote.getAction(digestHex(key), env.log);
+  if (text === null) return null;
+  const result = parseTaskResult(text, key);
+  if (result === null) {
+    env.log.warn({ key, remote: remote.base.origin }, 'remote cache: unreadable action entry; treating as a miss');
+    return null;
+  }
+  for (const d of storedDigests(result)) {
+    if (!(await env.store.has(d)) && !(await remote.fetchObject(d, env.store, env.log))) {
+      env.log.warn({ key, missing: d, remote: remote.base.origin }, 'remote cache: an object of the action entry is missing or corrupt; treating as a miss');
+      return null;
+    }
+  }
+  const { created, existing } = await env.store.writeActionOnce(digestHex(key), text);
+  return created ? text : (existing ?? null);
+}
+
+function conflict(taskId: string, key: Digest, where: string, other: TaskResult | null, produced: Digest): ReingestError {
+  return new ReingestError(
     'REINGEST_E_NONDETERMINISTIC',
-    `task ${taskId}: key ${result.key} already maps to output ${other?.output.digest ?? '(unreadable)'} in the cache, this run produced ${result.output.digest}; ` +
+    `task ${taskId}: key ${key} already maps to output ${other?.output.digest ?? '(unreadable)'} in ${where}, this run produced ${produced}; ` +
       'a stage gave different bytes for the same inputs — report it with both action entries',
     { where: taskId },
   );
+}
+
+/** Publishes an action entry (and, with a remote, its objects then the entry). A different result for the same key is nondeterminism. */
+export async function record(env: ExecEnv, result: TaskResult, taskId: string): Promise<void> {
+  const text = `${canonicalJson(result)}\n`;
+  const { created, existing } = await env.store.writeActionOnce(digestHex(result.key), text);
+  if (!created && existing !== text) {
+    const other = existing === undefined ? null : parseTaskResult(existing, result.key);
+    if (!other || other.output.digest !== result.output.digest) throw conflict(taskId, result.key, 'the cache', other, result.output.digest);
+  }
+  if (env.remote) await pushToRemote(env, env.remote, result, text, taskId);
+}
+
+async function pushToRemote(env: ExecEnv, remote: HttpRemoteCache, result: TaskResult, text: string, taskId: string): Promise<void> {
+  // Objects first: an entry must never be visible before the objects it names.
+  for (const d of storedDigests(result)) if (!(await remote.putObject(d, env.store, env.log))) return;
+  const put = await remote.putActionOnce(digestHex(result.key), text, env.log);
+  if (!('existing' in put) || put.existing === text) return;
+  const other = parseTaskResult(put.existing, result.key);
+  if (!other || other.output.digest !== result.output.digest) throw conflict(taskId, result.key, `the remote cache ${remote.base.origin}`, other, result.output.digest);
 }
 
 /** Hashes a byte stream as it flows past. */

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Digest } from '../cache/digest.ts';
+import { HttpRemoteCache } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { isReingestError, ReingestError } from './errors.ts';
 import { guard } from './exec-common.ts';
@@ -34,6 +35,8 @@ export interface RunOptions {
   readonly shuffleSeed?: number;
   /** Merge mode: fail instead of computing a segment chain that no shard put in the cache. */
   readonly requireCachedSegments?: boolean;
+  /** Base URL of a shared HTTP cache (Bazel's /ac + /cas layout). */
+  readonly remoteCache?: string;
 }
 
 export interface RunSummary {
@@ -48,7 +51,14 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
   const store = new ObjectStore(opts.cacheDir);
   await store.init();
   return withMirror(p.mirror, async (mirror) => {
-    const env: ExecEnv = { store, mirror, log: opts.log, emit: opts.emit ?? (() => {}), requireCachedSegments: opts.requireCachedSegments ?? false };
+    const env: ExecEnv = {
+      store,
+      mirror,
+      log: opts.log,
+      emit: opts.emit ?? (() => {}),
+      requireCachedSegments: opts.requireCachedSegments ?? false,
+      ...(opts.remoteCache ? { remote: new HttpRemoteCache(opts.remoteCache) } : {}),
+    };
     const list = await guard('list', () => runList(env, p, opts.signal));
     const segments: SegmentOutcome[] = new Array(list.list.segments.length);
     const aggregates: { result: TaskResult; cached: boolean }[] = new Array(p.aggregate.length);

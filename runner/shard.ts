@@ -2,6 +2,7 @@ import { mkdir, rename, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { digestHex } from '../cache/digest.ts';
+import { HttpRemoteCache } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { isReingestError, ReingestError } from './errors.ts';
 import type { ExecEnv } from './exec-common.ts';
@@ -59,7 +60,7 @@ export async function runShard(p: ResolvedPipeline, shard: ShardSpec, opts: Omit
   const store = new ObjectStore(opts.cacheDir);
   await store.init();
   return withMirror(p.mirror, async (mirror) => {
-    const env: ExecEnv = { store, mirror, log: opts.log, emit: opts.emit ?? (() => {}) };
+    const env: ExecEnv = { store, mirror, log: opts.log, emit: opts.emit ?? (() => {}), ...(opts.remoteCache ? { remote: new HttpRemoteCache(opts.remoteCache) } : {}) };
     const list = await guard('list', () => runList(env, p, opts.signal));
     const mine = list.list.segments.filter((_, position) => position % shard.count === shard.index);
     const done: ShardSummary['segments'][number][] = new Array(mine.length);
