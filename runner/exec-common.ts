@@ -16,7 +16,14 @@ import { parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
 export type RunEvent =
   | { readonly type: 'task-start'; readonly id: string }
   | { readonly type: 'task-cached'; readonly id: string; readonly key: Digest }
-  | { readonly type: 'task-done'; readonly id: string; readonly key: Digest; readonly bytesIn: number }
+  | {
+      readonly type: 'task-done';
+      readonly id: string;
+      readonly key: Digest;
+      readonly bytesIn: number;
+      /** Wall milliseconds per stage of a segment chain (each stage's own share; see StreamTimer). */
+      readonly stageMs?: Readonly<Record<string, number>>;
+    }
   | { readonly type: 'task-failed'; readonly id: string; readonly code: string };
 
 export interface ExecEnv {
@@ -132,27 +139,55 @@ async function pushToRemote(env: ExecEnv, remote: HttpRemoteCache, result: TaskR
   if (!other || other.output.digest !== result.output.digest) throw conflict(taskId, result.key, `the remote cache ${remote.base.origin}`, other, result.output.digest);
 }
 
+/**
+ * Wall time spent waiting on a stream: its stage plus everything upstream. The difference between two
+ * adjacent taps is the time of the stage between them (and of hashing its input edge). A run fact, never
+ * part of a result: it goes to events and runFacts, not to action entries.
+ */
+export class StreamTimer {
+  ms = 0;
+}
+
 /** Hashes a byte stream as it flows past. */
-export async function* tapBytes(src: AsyncIterable<Uint8Array>, acc: StreamDigest): AsyncGenerator<Uint8Array> {
-  for await (const chunk of src) {
-    acc.update(chunk);
-    yield chunk;
+export async function* tapBytes(src: AsyncIterable<Uint8Array>, acc: StreamDigest, timer?: StreamTimer): AsyncGenerator<Uint8Array> {
+  const it = src[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const t0 = performance.now();
+      const r = await it.next();
+      if (timer) timer.ms += performance.now() - t0;
+      if (r.done) return;
+      acc.update(r.value);
+      yield r.value;
+    }
+  } finally {
+    await it.return?.();
   }
 }
 
 export class RecordEdge {
   readonly hash = new StreamDigest();
   records = 0;
+  readonly timer = new StreamTimer();
 }
 
 /** Hashes the canonical frames of a record stream as it flows past; optionally keeps them in an object. */
 export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdge, sink?: ObjectWriter): AsyncGenerator<DataRecord> {
-  for await (const rec of src) {
-    const frame = encodeFrame(rec);
-    acc.hash.update(frame);
-    acc.records++;
-    if (sink) await sink.write(frame);
-    yield rec;
+  const it = src[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const t0 = performance.now();
+      const r = await it.next();
+      acc.timer.ms += performance.now() - t0;
+      if (r.done) return;
+      const frame = encodeFrame(r.value);
+      acc.hash.update(frame);
+      acc.records++;
+      if (sink) await sink.write(frame);
+      yield r.value;
+    }
+  } finally {
+    await it.return?.();
   }
 }
 

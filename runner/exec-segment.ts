@@ -1,6 +1,6 @@
 import { StreamDigest, type Digest } from '../cache/digest.ts';
 import { ReingestError, RestartSegment } from './errors.ts';
-import { drain, edge, lookup, record, RecordEdge, stageContext, tapBytes, tapRecords, type ExecEnv } from './exec-common.ts';
+import { drain, edge, lookup, record, RecordEdge, StreamTimer, stageContext, tapBytes, tapRecords, type ExecEnv } from './exec-common.ts';
 import { chainPreimage, fetchPreimage, taskKey } from './keys.ts';
 import type { DataRecord } from './record-codec.ts';
 import type { ResolvedPipeline } from './spec.ts';
@@ -64,7 +64,8 @@ export async function runSegment(env: ExecEnv, p: ResolvedPipeline, listing: Dig
     const transformCtxs = transformSteps.map((s) => stageContext(env, s, signal, segment));
 
     const raw = new StreamDigest();
-    const rawStream = tapBytes((fetchStep.stage as FetchStage).open(segment, fetchCtx), raw);
+    const fetchTimer = new StreamTimer();
+    const rawStream = tapBytes((fetchStep.stage as FetchStage).open(segment, fetchCtx), raw, fetchTimer);
     const recordEdges: RecordEdge[] = [new RecordEdge()];
     const writer = await env.store.createWriter();
     let stream: AsyncIterable<DataRecord> = (decodeStep.stage as DecodeStage).run(rawStream, decodeCtx);
@@ -117,7 +118,13 @@ export async function runSegment(env: ExecEnv, p: ResolvedPipeline, listing: Dig
     const chainPre2 = chainPre(rawDigest);
     const chainResult: TaskResult = { schema: 'reingest-action/1', key: taskKey(chainPre2), preimage: chainPre2, edges, output };
     await record(env, chainResult, id);
-    env.emit({ type: 'task-done', id, key: chainResult.key, bytesIn: raw.bytes });
+    // Each stage's own time: the wait at its output tap minus the wait at its input tap.
+    const stageMs: Record<string, number> = { [fetchStep.stage.name]: Math.round(fetchTimer.ms) };
+    recordEdges.forEach((acc, i) => {
+      const upstream = i === 0 ? fetchTimer.ms : recordEdges[i - 1]!.timer.ms;
+      stageMs[steps[i]!.stage.name] = (stageMs[steps[i]!.stage.name] ?? 0) + Math.max(0, Math.round(acc.timer.ms - upstream));
+    });
+    env.emit({ type: 'task-done', id, key: chainResult.key, bytesIn: raw.bytes, stageMs });
     return { segment, fetch: fetchResult, chain: chainResult, cached: false };
   };
   for (let attempt = 1; ; attempt++) {

@@ -57,6 +57,8 @@ export interface RunFacts {
   readonly tasksRun: number;
   readonly tasksCached: number;
   readonly mirror: string;
+  /** Wall milliseconds per stage (aggregates as "stage -> output") summed over the tasks that ran in this run. */
+  readonly stageMs?: Readonly<Record<string, number>>;
 }
 
 /** The resolved spec as the manifest records it: every param, pins included, so the manifest can be rerun. */

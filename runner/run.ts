@@ -51,11 +51,23 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
   const store = new ObjectStore(opts.cacheDir);
   await store.init();
   return withMirror(p.mirror, async (mirror) => {
+    // Wall time per stage over the tasks that ran here (not cached ones): a run fact for reports.
+    const stageMs: Record<string, number> = {};
+    const addMs = (stage: string, ms: number) => (stageMs[stage] = (stageMs[stage] ?? 0) + Math.round(ms));
+    const timed = async <T>(stage: string, fn: () => Promise<T & { cached: boolean }>): Promise<T & { cached: boolean }> => {
+      const t0 = performance.now();
+      const r = await fn();
+      if (!r.cached) addMs(stage, performance.now() - t0);
+      return r;
+    };
     const env: ExecEnv = {
       store,
       mirror,
       log: opts.log,
-      emit: opts.emit ?? (() => {}),
+      emit: (e) => {
+        if (e.type === 'task-done' && e.stageMs) for (const [stage, ms] of Object.entries(e.stageMs)) addMs(stage, ms);
+        opts.emit?.(e);
+      },
       requireCachedSegments: opts.requireCachedSegments ?? false,
       ...(opts.remoteCache ? { remote: new HttpRemoteCache(opts.remoteCache) } : {}),
     };
@@ -81,7 +93,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         id: planId,
         deps: layer,
         run: async (signal) => {
-          plans[g] = await runGlobalPlan(env, step, g, inputsAt(g), signal);
+          plans[g] = await timed(step.stage.name, () => runGlobalPlan(env, step, g, inputsAt(g), signal));
           applied[g] = new Array(segments.length);
         },
       });
@@ -93,7 +105,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
           run: async (signal) => {
             const input = outputAt(g, i);
             const plan = { digest: plans[g]!.result.output.digest, drops: plans[g]!.plan.get(seg.index) };
-            applied[g]![i] = await runGlobalApply(env, step, g, seg, input, plan, signal);
+            applied[g]![i] = await timed(step.stage.name, () => runGlobalApply(env, step, g, seg, input, plan, signal));
           },
         });
         return id;
@@ -104,7 +116,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         id: `aggregate:${a}`,
         deps: layer,
         run: async (signal) => {
-          aggregates[a] = await runAggregate(env, step, a, inputsAt(p.global.length), signal);
+          aggregates[a] = await timed(`${step.stage.name} -> ${step.output}`, () => runAggregate(env, step, a, inputsAt(p.global.length), signal));
         },
       });
     });
@@ -173,6 +185,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         tasksRun: ran.length - cachedCount,
         tasksCached: cachedCount,
         mirror: 'localDir' in p.mirror ? `${pathToFileURL(p.mirror.localDir).href}/` : p.mirror.url,
+        stageMs,
       },
     };
     const manifestPath = join(opts.outDir, 'manifest.json');

@@ -55,7 +55,7 @@ export class BpeEncoder {
         this.remember(piece, whole);
         continue;
       }
-      this.pairs ??= new PairTable(ranks);
+      this.pairs ??= pairTableOf(this.enc);
       const ids = n < HEAP_FROM ? mergeByScan(this.scratch, n, this.byteRank, this.pairs) : mergeByHeap(this.scratch, n, this.byteRank, this.pairs);
       for (const id of ids) out.push(id);
       if (piece.length <= CACHE_PIECE_MAX) this.remember(piece, ids);
@@ -84,6 +84,15 @@ const NONE = Number.MAX_SAFE_INTEGER;
 
 /** ES2024, present since Node 20; the ES2023 lib we type-check against lacks it. */
 type WellFormable = string & { toWellFormed(): string };
+
+const pairTables = new WeakMap<LoadedEncoding, PairTable>();
+
+/** One pair table per encoding and process (building it takes a few hundred ms), shared by every encoder. */
+function pairTableOf(enc: LoadedEncoding): PairTable {
+  let t = pairTables.get(enc);
+  if (!t) pairTables.set(enc, (t = new PairTable(enc.ranks)));
+  return t;
+}
 
 /**
  * Rank of the token made by joining two tokens, when there is one: an open-addressing table over every way of
