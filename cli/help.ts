@@ -18,6 +18,8 @@ Commands:
   verify <manifest>     rebuild from the manifest alone (all or --sample N segments) and compare
   compare <a> <b>       where two manifests diverge (stage, segment), without running anything
   attest <manifest>     an in-toto Statement v1 with a SLSA provenance v1 predicate, on stdout
+  report <manifest>     one self-contained HTML page: DAG, document funnel, languages, tokens per
+                        shard, time per stage, pinned inputs, outputs (-o FILE)
   tokenize --encoding E UTF-8 text on stdin -> token ids (JSON array), same ids as tiktoken
   shards check DIR      re-hash output files (token shards) against the manifest (--manifest M)
 
@@ -98,6 +100,16 @@ Options:
 Examples:
   reingest cache verify --json
   reingest cache gc --keep out/sample/manifest.json --dry-run
+`,
+  report: `reingest report <manifest.json> [-o report.html]
+
+Writes one HTML file that works offline (no scripts, no downloads): the pipeline as a diagram, the
+document funnel (records after each stage, drops by reason), the language distribution, tokens per
+shard, time and throughput per stage (from runFacts), the root digest, pinned inputs and outputs.
+Default output: report.html beside the manifest.
+
+Example:
+  reingest report out/sample/manifest.json -o /tmp/sample-report.html
 `,
   tokenize: `reingest tokenize [--encoding NAME]
 

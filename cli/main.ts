@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
 import { isDigest, type Digest } from '../cache/digest.ts';
@@ -17,6 +17,8 @@ import { Progress } from './progress.ts';
 import { fromOsError } from './os-errors.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
+import { reportData } from './report-data.ts';
+import { renderReport } from './report-html.ts';
 import { checkShards, isDirectory, tokenizeStdin } from './tokens.ts';
 import { cmdAttest, cmdCompare, cmdVerify, readManifestFile } from './prove.ts';
 import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
@@ -141,6 +143,15 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (values.help || positionals.length !== 2) return help(io, 'compare', !values.help);
       return cmdCompare(positionals[0]!, positionals[1]!, values.json ?? false, io);
     }
+    case 'report': {
+      const { values, positionals } = parse(rest, { ...COMMON, output: { type: 'string', short: 'o' } }, 'report');
+      if (values.help || positionals.length !== 1) return help(io, 'report', !values.help);
+      const html = renderReport(reportData(await readManifestFile(positionals[0]!)));
+      const dest = values.output ?? join(dirname(positionals[0]!), 'report.html');
+      await writeFile(dest, html);
+      io.stdout.write(values.json ? `${JSON.stringify({ report: resolve(dest) })}\n` : `report ${resolve(dest)}\n`);
+      return EXIT.ok;
+    }
     case 'tokenize': {
       const { values, positionals } = parse(rest, { ...COMMON, encoding: { type: 'string' } }, 'tokenize');
       if (values.help || positionals.length !== 0) return help(io, 'tokenize', !values.help);
@@ -165,7 +176,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return cmdAttest(positionals[0]!, io);
     }
     default: {
-      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards'].find((c) => c[0] === command[0]);
+      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards', 'report'].find((c) => c[0] === command[0]);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
     }
   }
