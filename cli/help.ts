@@ -4,6 +4,7 @@ export const HELP: Record<string, string> = {
 Usage: reingest <command> [options]
 
 Commands:
+  init <name>           write a commented pipeline file (the sample's recipe) to start from
   run <pipeline>        run a pipeline, write its outputs and manifest, print the root digest;
                         a manifest.json in place of the pipeline reruns it with every input pinned
   plan <pipeline>       show the task DAG: ids, keys, and whether each is cached
@@ -100,6 +101,17 @@ Options:
 Examples:
   reingest cache verify --json
   reingest cache gc --keep out/sample/manifest.json --dry-run
+`,
+  init: `reingest init <name> [--dir DIR]
+
+Writes DIR/<name>.ts (.mts outside the reingest folder; DIR defaults to ./pipelines if it exists,
+else .): the sample's recipe with a
+comment on every step, importing this installation's stages. \`reingest plan\` and \`reingest run\`
+accept it unchanged; it reads the embedded sample until you point its mirror and path list at a crawl.
+Never overwrites a file.
+
+Example:
+  reingest init my-crawl && reingest plan pipelines/my-crawl.ts
 `,
   report: `reingest report <manifest.json> [-o report.html]
 

@@ -17,6 +17,7 @@ import { Progress } from './progress.ts';
 import { fromOsError } from './os-errors.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
+import { initPipeline } from './init.ts';
 import { reportData } from './report-data.ts';
 import { renderReport } from './report-html.ts';
 import { checkShards, isDirectory, tokenizeStdin } from './tokens.ts';
@@ -143,6 +144,14 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (values.help || positionals.length !== 2) return help(io, 'compare', !values.help);
       return cmdCompare(positionals[0]!, positionals[1]!, values.json ?? false, io);
     }
+    case 'init': {
+      const { values, positionals } = parse(rest, { ...COMMON, dir: { type: 'string' } }, 'init');
+      if (values.help || positionals.length !== 1) return help(io, 'init', !values.help);
+      const dir = values.dir ?? ((await isDirectory('pipelines')) ? 'pipelines' : '.');
+      const file = await initPipeline(positionals[0]!, dir);
+      io.stdout.write(values.json ? `${JSON.stringify({ pipeline: file })}\n` : `wrote ${file}\nnext: npx reingest plan ${file} && npx reingest run ${file}\n`);
+      return EXIT.ok;
+    }
     case 'report': {
       const { values, positionals } = parse(rest, { ...COMMON, output: { type: 'string', short: 'o' } }, 'report');
       if (values.help || positionals.length !== 1) return help(io, 'report', !values.help);
@@ -176,7 +185,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return cmdAttest(positionals[0]!, io);
     }
     default: {
-      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards', 'report'].find((c) => c[0] === command[0]);
+      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards', 'report', 'init'].find((c) => c[0] === command[0]);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
     }
   }

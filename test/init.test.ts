@@ -1,0 +1,34 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { SAMPLE_ROOT } from './golden.ts';
+import { runCli, runJson } from './helpers.ts';
+
+t.test('reingest init: a commented pipeline that plan and run accept unchanged, giving the sample root', async (t) => {
+  // Outside the reingest folder, as a user's project would be (tap's testdir sits inside it).
+  const dir = await mkdtemp(join(tmpdir(), 'reingest-init-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const made = await runCli(['init', 'my-crawl', '--dir', join(dir, 'p'), '--json']);
+  t.equal(made.code, 0, made.stderr);
+  const file = (JSON.parse(made.stdout) as { pipeline: string }).pipeline;
+  t.equal(file, join(dir, 'p', 'my-crawl.mts'), 'outside the reingest folder: .mts, an ES module wherever it sits');
+  const text = await readFile(file, 'utf8');
+  t.match(text, /name: 'my-crawl'/);
+  t.ok(text.split('\n').filter((l) => /\/\/ |^ \* /.test(l)).length >= 15, 'commented');
+
+  const plan = await runCli(['plan', file, '--cache', join(dir, 'cache')], {}, dir);
+  t.equal(plan.code, 0, plan.stderr);
+  t.match(plan.stdout, /29 tasks, 0 cached, 29 to run/);
+  const run = await runCli(['run', file, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json'], {}, dir);
+  t.equal(run.code, 0, run.stderr);
+  t.equal(runJson(run.stdout).root, SAMPLE_ROOT, 'same recipe as the sample, same root (the name is not hashed)');
+
+  const again = await runCli(['init', 'my-crawl', '--dir', join(dir, 'p')]);
+  t.equal(again.code, 1);
+  t.match(again.stderr, /REINGEST_E_EXISTS: init: .*my-crawl\.mts already exists/);
+  t.equal(await readFile(file, 'utf8'), text, 'never overwritten');
+  const bad = await runCli(['init', 'My Crawl']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /init: expected a pipeline name of lowercase letters, digits and "-", got "My Crawl"/);
+});
