@@ -72,6 +72,8 @@ interface StageBase<P> {
    * digest, are left out: adding a pin must not change a key, only fail the run when the bytes differ.
    */
   keyParams?(params: P): unknown;
+  /** Params for the reference docs when `parseParams({})` is not valid (a required field). */
+  readonly exampleParams?: unknown;
 }
 
 /** Turns the spec's source into the list of segments (e.g. fetch `warc.paths.gz`). */

@@ -20,6 +20,7 @@ export const pathList: ListStage<PathListParams> = {
   name: 'cc-path-list',
   version: '2',
   description: 'Fetches a Common Crawl path listing (warc.paths.gz), checks it, and selects segments deterministically.',
+  exampleParams: { pathList: 'crawl-data/CC-MAIN-2025-18/warc.paths.gz' },
   parseParams(raw, field) {
     const o = v.object(raw, field, ['pathList', 'sha256', 'select']);
     return {

@@ -33,6 +33,7 @@ export const zipEntries: ListStage<ZipEntriesParams> = {
   name: 'zip-entries',
   version: '1',
   description: 'Lists the WARC/WET/JSONL entries of a zip archive as segments, refusing unsafe names and bombs.',
+  exampleParams: { zip: 'archives/crawl-sample.zip' },
   parseParams(raw, field) {
     const o = v.object(raw, field, ['zip', 'sha256', 'include', 'select', 'maxRatio', 'maxEntryBytes']);
     return {

@@ -1,0 +1,30 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { pipelineSchema, stagesMarkdown } from '../docs/gen.ts';
+import sample from '../pipelines/sample.ts';
+import cc from '../pipelines/cc-main-2025-18.ts';
+import { ROOT } from './helpers.ts';
+
+t.test('the shipped JSON Schema and stage reference are what the code generates (npm run docs:gen)', async (t) => {
+  t.same(JSON.parse(await readFile(join(ROOT, 'docs/pipeline.schema.json'), 'utf8')), pipelineSchema(), 'docs/pipeline.schema.json is current');
+  t.equal(await readFile(join(ROOT, 'docs/stages.md'), 'utf8'), stagesMarkdown(), 'docs/stages.md is current');
+});
+
+t.test('the schema accepts the shipped pipelines and rejects what the loader rejects', async (t) => {
+  const ajv = new Ajv2020({ allErrors: true, strict: false });
+  const validate = ajv.compile(pipelineSchema());
+  const asJson = (p: object) => JSON.parse(JSON.stringify(p)) as Record<string, unknown>;
+  for (const p of [sample, cc]) t.ok(validate(asJson(p)), `${p.name}: ${JSON.stringify(validate.errors)}`);
+  const bad = (mutate: (p: Record<string, unknown> & { segment: { stage: string; params?: Record<string, unknown> }[] }) => void, why: string) => {
+    const p = asJson(sample) as Record<string, unknown> & { segment: { stage: string; params?: Record<string, unknown> }[] };
+    mutate(p);
+    t.notOk(validate(p), why);
+  };
+  bad((p) => (p.segment[3]!.stage = 'lang-idd'), 'a misspelled stage name');
+  bad((p) => (p.segment[3]!.params = { threshold: 0.65 }), 'a float where a decimal string is expected');
+  bad((p) => (p.segment[2]!.stage = 'jsonl'), 'an aggregate stage inside the segment chain');
+  bad((p) => delete p.aggregate, 'no outputs');
+  bad((p) => (p.sharding = 3), 'an unknown top-level field');
+});
