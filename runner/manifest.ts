@@ -1,6 +1,6 @@
 import { merkleRoot, type Digest } from '../cache/digest.ts';
 import { canonicalJson } from './canonical-json.ts';
-import type { KeyPreimage } from './keys.ts';
+import { stageIdentity, type KeyPreimage } from './keys.ts';
 import type { ResolvedPipeline, ResolvedStep } from './spec.ts';
 import type { RecordValue } from './record-codec.ts';
 import type { ListOutput } from './stage.ts';
@@ -61,9 +61,13 @@ export interface RunFacts {
   readonly stageMs?: Readonly<Record<string, number>>;
 }
 
-/** The resolved spec as the manifest records it: every param, pins included, so the manifest can be rerun. */
+/**
+ * The resolved spec as the manifest records it: every param, pins included, so the manifest can be rerun;
+ * and `keyParams`, what enters the task keys, so an independent verifier can recompute every key from the
+ * manifest alone (docs/manifest.md).
+ */
 export function pipelineIdentity(p: ResolvedPipeline) {
-  const step = (s: ResolvedStep) => ({ stage: s.stage.name, version: s.stage.version, params: s.params });
+  const step = (s: ResolvedStep) => ({ stage: s.stage.name, version: s.stage.version, params: s.params, keyParams: stageIdentity(s).params });
   return {
     name: p.name,
     source: step(p.source),

@@ -28,3 +28,24 @@ t.test('the schema accepts the shipped pipelines and rejects what the loader rej
   bad((p) => delete p.aggregate, 'no outputs');
   bad((p) => (p.sharding = 3), 'an unknown top-level field');
 });
+
+/** The fenced blocks that follow a `<!-- check:NAME -->` marker in docs/manifest.md. */
+function blocksAfter(md: string, name: string, count: number): string[] {
+  const at = md.indexOf(`<!-- check:${name} -->`);
+  if (at < 0) throw new Error(`docs/manifest.md has no check:${name} marker`);
+  return [...md.slice(at).matchAll(/```[a-z]*\n([\s\S]*?)```/g)].slice(0, count).map((m) => m[1]!.trimEnd());
+}
+
+t.test("docs/manifest.md's worked examples recompute", async (t) => {
+  const md = await readFile(join(ROOT, 'docs/manifest.md'), 'utf8');
+  const { canonicalJson } = await import('../runner/canonical-json.ts');
+  const { merkleRoot, sha256 } = await import('../cache/digest.ts');
+  for (const name of ['canonical', 'key']) {
+    const [input, output] = blocksAfter(md, name, 2);
+    const [text, digest] = output!.split('\n');
+    t.equal(canonicalJson(JSON.parse(input!)), text, `${name}: canonical form`);
+    t.equal(sha256(text!), digest, `${name}: sha256`);
+  }
+  const [leaves, root] = blocksAfter(md, 'merkle', 2);
+  t.equal(merkleRoot(leaves!.split('\n').map((l) => Buffer.from(l, 'utf8'))), root, 'merkle: root of three leaves');
+});
