@@ -56,8 +56,8 @@ Options:
   --cache DIR           cache directory
   --json                print {"root","manifest","tasksRun","tasksCached"} on stdout
   --quiet               no progress display (it only shows on a TTY anyway)
-  --events FILE         append one JSON line per task event (task-start, task-cached, task-done,
-                        task-failed) to FILE, for other tools
+  --events FILE         append one JSON line per task event (task-start, task-cached, task-done with
+                        per-stage ms, task-retry with attempt, waitMs and reason, task-failed) to FILE
   --shuffle SEED        start ready tasks in a seeded random order (checks that the root does not
                         depend on task completion order)
   --remote-cache URL    also use a shared HTTP cache (Bazel layout: URL/ac/<key>, URL/cas/<sha256>;

@@ -5,6 +5,8 @@ export class Progress {
   #done = 0;
   #cached = 0;
   #running = new Set<string>();
+  /** Tasks waiting out a backoff: until when, and why. */
+  #waiting = new Map<string, { until: number; reason: string }>();
   #bytes = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #out: NodeJS.WriteStream;
@@ -25,13 +27,18 @@ export class Progress {
         this.#cached++;
         this.#done++;
         break;
+      case 'task-retry':
+        this.#waiting.set(e.id, { until: Date.now() + e.waitMs, reason: e.reason });
+        break;
       case 'task-done':
         this.#running.delete(e.id);
+        this.#waiting.delete(e.id);
         this.#done++;
         this.#bytes += e.bytesIn;
         break;
       case 'task-failed':
         this.#running.delete(e.id);
+        this.#waiting.delete(e.id);
         break;
     }
   };
@@ -39,7 +46,11 @@ export class Progress {
   #draw(): void {
     const secs = (Date.now() - this.#started) / 1000;
     const mb = this.#bytes / 1e6;
-    const line = `reingest: ${this.#done} tasks done (${this.#cached} cached), ${this.#running.size} running, ${mb.toFixed(1)} MB streamed, ${(mb / Math.max(secs, 0.001)).toFixed(1)} MB/s`;
+    const now = Date.now();
+    const waits = [...this.#waiting.values()].filter((w) => w.until > now);
+    const longest = waits.sort((a, b) => b.until - a.until)[0];
+    const waiting = longest ? `, ${waits.length} backing off (${longest.reason}; ${Math.ceil((longest.until - now) / 1000)} s left)` : '';
+    const line = `reingest: ${this.#done} tasks done (${this.#cached} cached), ${this.#running.size} running${waiting}, ${mb.toFixed(1)} MB streamed, ${(mb / Math.max(secs, 0.001)).toFixed(1)} MB/s`;
     this.#out.write(`\r\x1b[2K${line}`);
   }
 

@@ -24,7 +24,8 @@ export type RunEvent =
       /** Wall milliseconds per stage of a segment chain (each stage's own share; see StreamTimer). */
       readonly stageMs?: Readonly<Record<string, number>>;
     }
-  | { readonly type: 'task-failed'; readonly id: string; readonly code: string };
+  | { readonly type: 'task-failed'; readonly id: string; readonly code: string }
+  | { readonly type: 'task-retry'; readonly id: string; readonly stage: string; readonly attempt: number; readonly waitMs: number; readonly reason: string };
 
 export interface ExecEnv {
   readonly store: ObjectStore;
@@ -46,7 +47,7 @@ export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortS
     counters: new CounterSet(),
     mirror: env.mirror,
     workDir: join(env.store.root, 'work'),
-    ...(segment ? { segment } : {}),
+    ...(segment ? { segment, retrying: (info) => env.emit({ type: 'task-retry', id: `segment:${segment.index}`, stage: step.stage.name, ...info }) } : {}),
   };
 }
 

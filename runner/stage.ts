@@ -43,6 +43,8 @@ export interface StageContext<P> {
   readonly workDir: string;
   /** The segment a chain stage is working on (absent for list and aggregate stages). */
   readonly segment?: SegmentRef;
+  /** Tells the runner the stage is waiting before a retry (progress shows the wait; --events records it). */
+  readonly retrying?: (info: { readonly attempt: number; readonly waitMs: number; readonly reason: string }) => void;
 }
 
 /** One unit of input: a file named by a path list, resolved against the mirror when fetched. */

@@ -32,7 +32,7 @@ export const httpFetch: FetchStage<HttpFetchParams> = {
   },
   open(segment, ctx) {
     const { stallSeconds, ...rest } = ctx.params;
-    const policy: HttpPolicy = { ...rest, stallMs: stallSeconds * 1000 };
+    const policy: HttpPolicy = { ...rest, stallMs: stallSeconds * 1000, ...(ctx.retrying ? { onRetry: ctx.retrying } : {}) };
     return openUrl(new URL(segment.path, ctx.mirror), ctx.signal, ctx.log, policy);
   },
 };

@@ -1,4 +1,4 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import sample from '../pipelines/sample.ts';
@@ -29,10 +29,17 @@ t.test('every recoverable fault gives the clean run\'s root', async (t) => {
     cc.routes.get(seg(cc, 3))!.faults = [{ kind: 'reset', afterBytes: 3000 }, { kind: 'ignore-range' }];
     cc.routes.get('crawl-data/CC-SAMPLE/warc.paths.gz')!.faults = [{ kind: 'status', status: 503 }];
   });
-  const r = await runCli(['run', file, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json', '--log-level', 'warn']);
+  const events = join(dir, 'events.ndjson');
+  const r = await runCli(['run', file, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json', '--log-level', 'warn', '--events', events]);
   t.equal(r.code, 0, r.stderr);
   t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
   t.match(r.stderr, /backing off before retrying/);
+  // Waits are events too, for progress displays and other tools: the 503 then the 500 of segment 1.
+  const retries = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; stage?: string; attempt?: number; waitMs?: number; reason?: string }).filter((e) => e.type === 'task-retry');
+  const seg1 = retries.filter((e) => e.id === 'segment:1');
+  t.match(seg1, [{ stage: 'http-fetch', attempt: 1, reason: 'status 503' }, { stage: 'http-fetch', attempt: 2, reason: 'status 500' }]);
+  t.ok(seg1.every((e) => e.waitMs! >= 1000), 'every wait is at least 1 s');
+  t.ok(retries.some((e) => e.id === 'segment:0' && /body broke/.test(e.reason!)), 'a reset mid-body is a retry event of its segment');
   t.match(r.stderr, /restarting segment/);
   const ranged = cc.requests.filter((q) => q.headers.range);
   t.ok(ranged.length >= 3, `resumed with Range ${ranged.length} times`);

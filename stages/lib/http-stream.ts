@@ -16,6 +16,8 @@ export interface HttpPolicy {
   readonly maxStreams: number;
   /** Test seam: the random source for jitter (never affects bytes, only waits). */
   readonly random?: () => number;
+  /** Told before each backoff wait, so progress displays can show a wait rather than a frozen bar. */
+  readonly onRetry?: (info: { attempt: number; waitMs: number; reason: string }) => void;
 }
 
 export const DEFAULT_POLICY: HttpPolicy = { maxAttempts: 8, backoffMs: 1000, maxBackoffMs: 60_000, stallMs: 60_000, maxStreams: 4 };
@@ -58,6 +60,7 @@ async function* resumable(url: URL, signal: AbortSignal, log: StageLog, policy: 
     // Jitter only lengthens a wait, so the first one is never under backoffMs (>= 1 s for real runs).
     const wait = Math.max(parseRetryAfter(retryAfter) ?? 0, exp * (1 + random() * 0.5));
     log.warn({ url: url.href, attempt: failures, waitMs: Math.round(wait), reason: why, offset }, 'backing off before retrying');
+    policy.onRetry?.({ attempt: failures, waitMs: Math.round(wait), reason: why });
     await sleep(wait, undefined, { signal });
   };
 
