@@ -157,12 +157,15 @@ Examples:
   reingest warc ls https://data.commoncrawl.org/crawl-data/CC-MAIN-2025-18/segments/.../x.warc.gz --json
 `,
   verify: `reingest verify <manifest> [--sample N --seed S] [--json] [--cache DIR] [--mirror URL|DIR]
+                        [--reference-cache DIR]
 
 Rebuilds from the manifest alone — its stages, versions and params, with the listing and every segment
 digest pinned — into an empty temporary cache (so nothing is taken on trust), then compares every task's
 key and every edge digest with the manifest, in DAG order, and names the first divergence: the task,
 segment and stage, and whether its inputs already differed (upstream) or matched (nondeterministic).
 --sample N rebuilds N segment chains chosen by the seed: cost O(N), not O(crawl).
+--reference-cache DIR (the publisher's cache, or a copy) lets it narrow the first divergence down to the
+record: record number and byte offset in that stage's stream, via the per-record Merkle indexes.
 
 Exit status is a bitmask: 1 content differs from a pinned digest (a source moved), 2 a nondeterministic
 stage, 4 an input is missing or unreachable; 0 when everything matches.
@@ -171,9 +174,11 @@ Examples:
   reingest verify out/sample/manifest.json
   reingest verify manifest.json --sample 5 --seed 7 --json
 `,
-  compare: `reingest compare <a.json> <b.json> [--json]
+  compare: `reingest compare <a.json> <b.json> [--json] [--cache DIR]...
 
 The same report as verify, for two existing manifests, without running anything. Exit status as verify.
+With --cache (once or twice: the caches that made a and b), the first divergence is narrowed to the
+record through the per-record Merkle indexes the manifests reference.
 
 Example:
   reingest compare published/manifest.json out/sample/manifest.json

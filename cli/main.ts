@@ -120,7 +120,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     case 'verify': {
-      const { values, positionals } = parse(rest, { ...COMMON, sample: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' } }, 'verify');
+      const { values, positionals } = parse(rest, { ...COMMON, sample: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' }, 'reference-cache': { type: 'string' } }, 'verify');
       if (values.help || positionals.length !== 1) return help(io, 'verify', !values.help);
       const sample = values.sample === undefined ? undefined : Number(values.sample);
       if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1)) throw new UsageError(`--sample: expected a number of segments >= 1, got ${JSON.stringify(values.sample)}`);
@@ -132,6 +132,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
           seed: values.seed ?? '0',
           ...(values.cache ? { cacheDir: cacheDir(values.cache, io.env) } : {}),
           ...(values.mirror ? { mirror: values.mirror } : {}),
+          ...(values['reference-cache'] ? { referenceCache: resolve(values['reference-cache']) } : {}),
           concurrency: concurrency(values.concurrency),
           log: logger(values['log-level']),
           toolVersion: VERSION,
@@ -140,9 +141,9 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       );
     }
     case 'compare': {
-      const { values, positionals } = parse(rest, COMMON, 'compare');
+      const { values, positionals } = parse(rest, { ...COMMON, cache: { type: 'string', multiple: true } }, 'compare');
       if (values.help || positionals.length !== 2) return help(io, 'compare', !values.help);
-      return cmdCompare(positionals[0]!, positionals[1]!, values.json ?? false, io);
+      return cmdCompare(positionals[0]!, positionals[1]!, values.json ?? false, io, (values.cache ?? []).map((c) => resolve(c)));
     }
     case 'init': {
       const { values, positionals } = parse(rest, { ...COMMON, dir: { type: 'string' } }, 'init');
@@ -335,7 +336,10 @@ async function cmdCache(args: string[], io: Io): Promise<number> {
 function addManifestRefs(m: Manifest, keep: { objects: Set<Digest>; actions: Set<Digest> }): void {
   for (const t of m.tasks) {
     if (isDigest(t.key)) keep.actions.add(t.key);
-    for (const e of [...t.edges, t.output]) if (e.stored && isDigest(e.digest)) keep.objects.add(e.digest);
+    for (const e of [...t.edges, t.output]) {
+      if (e.stored && isDigest(e.digest)) keep.objects.add(e.digest);
+      if (e.recordIndex && isDigest(e.recordIndex)) keep.objects.add(e.recordIndex);
+    }
   }
 }
 

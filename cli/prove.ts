@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { attest } from '../runner/attest.ts';
+import { ObjectStore } from '../cache/store.ts';
+import { narrowFirst } from '../runner/narrow.ts';
 import { compareManifests, formatReport } from '../runner/compare.ts';
 import { ReingestError } from '../runner/errors.ts';
 import type { Manifest } from '../runner/manifest.ts';
@@ -32,7 +34,7 @@ export async function readManifestFile(file: string, flag = 'manifest'): Promise
 
 export async function cmdVerify(
   file: string,
-  opts: { json: boolean; sample?: number; seed: string; cacheDir?: string; mirror?: string; concurrency: number; log: Logger; toolVersion: string },
+  opts: { json: boolean; sample?: number; seed: string; cacheDir?: string; mirror?: string; referenceCache?: string; concurrency: number; log: Logger; toolVersion: string },
   io: ProveIo,
 ): Promise<number> {
   await readManifestFile(file);
@@ -45,6 +47,7 @@ export async function cmdVerify(
     toolVersion: opts.toolVersion,
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.mirror ? { mirror: opts.mirror } : {}),
+    ...(opts.referenceCache ? { referenceCache: opts.referenceCache } : {}),
     ...(opts.sample !== undefined ? { sample: { count: opts.sample, seed: opts.seed } } : {}),
   });
   const seconds = (performance.now() - t0) / 1000;
@@ -57,8 +60,10 @@ export async function cmdVerify(
   return result.report.exit;
 }
 
-export async function cmdCompare(a: string, b: string, json: boolean, io: ProveIo): Promise<number> {
-  const report = compareManifests(await readManifestFile(a), await readManifestFile(b));
+/** Compares two manifests; with caches that hold their per-record indexes, names the first differing record. */
+export async function cmdCompare(a: string, b: string, json: boolean, io: ProveIo, caches: readonly string[] = []): Promise<number> {
+  const stores = caches.map((c) => new ObjectStore(c));
+  const report = await narrowFirst(compareManifests(await readManifestFile(a), await readManifestFile(b)), stores, stores);
   io.stdout.write(json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return report.exit;
 }

@@ -23,8 +23,17 @@ export interface Divergence {
   readonly segment?: { readonly index: number; readonly path: string };
   /** The first stage whose output edge differs, with both digests and record counts. */
   readonly stage?: string;
-  readonly expected?: { readonly digest: string; readonly records?: number };
-  readonly found?: { readonly digest: string; readonly records?: number };
+  readonly expected?: EdgeView;
+  readonly found?: EdgeView;
+  /** The first record that differs at that stage, when both per-record indexes could be read. */
+  readonly record?: { readonly index: number; readonly offset: number; readonly expectedUrl?: string; readonly foundUrl?: string };
+}
+
+export interface EdgeView {
+  readonly digest: string;
+  readonly records?: number;
+  readonly recordIndex?: string;
+  readonly stored?: boolean;
 }
 
 export interface CompareReport {
@@ -80,7 +89,8 @@ function firstEdgeDiff(a: ManifestTask, b: ManifestTask) {
     const ea = a.edges[i];
     const eb = b.edges[i];
     if (!ea || !eb || ea.digest !== eb.digest) {
-      const view = (e: typeof ea) => (e ? { digest: e.digest, ...(e.records === undefined ? {} : { records: e.records }) } : { digest: '(none)' });
+      const view = (e: typeof ea): EdgeView =>
+        e ? { digest: e.digest, stored: e.stored, ...(e.records === undefined ? {} : { records: e.records }), ...(e.recordIndex ? { recordIndex: e.recordIndex } : {}) } : { digest: '(none)' };
       return { stage: (ea ?? eb)!.stage, a: view(ea), b: view(eb) };
     }
   }
@@ -102,6 +112,10 @@ export function formatReport(r: CompareReport): string {
       missing: 'missing from the rebuilt manifest',
     }[d.kind];
     lines.push(`${i === 0 ? '-> FIRST ' : '   '}${d.task}${seg}${stage} — ${why}`);
+    if (d.record) {
+      const urls = d.record.expectedUrl || d.record.foundUrl ? ` (expected ${d.record.expectedUrl ?? '?'}, found ${d.record.foundUrl ?? '?'})` : '';
+      lines.push(`         first differing record: #${d.record.index} at byte ${d.record.offset} of the stage's canonical stream${urls}`);
+    }
   }
   lines.push(`exit ${r.exit} (1 pinned content differs, 2 nondeterministic, 4 missing)`);
   return `${lines.join('\n')}\n`;

@@ -8,6 +8,7 @@ import { CounterSet } from './counters.ts';
 import { isReingestError, ReingestError } from './errors.ts';
 import { taskKey, type KeyPreimage } from './keys.ts';
 import { decodeFrames, encodeFrame, type DataRecord } from './record-codec.ts';
+import { RecordIndex, RecordIndexBuilder } from './record-index.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { SegmentInput, SegmentRef, StageContext } from './stage.ts';
 import { parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
@@ -85,7 +86,8 @@ export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boo
 
 /** Every stored object a task made: its output and, for multi-file outputs, each file. */
 function storedDigests(result: TaskResult): Set<Digest> {
-  return new Set([result.output, ...result.edges].filter((e) => e.stored).map((e) => e.digest));
+  const edges = [result.output, ...result.edges];
+  return new Set([...edges.filter((e) => e.stored).map((e) => e.digest), ...edges.flatMap((e) => (e.recordIndex ? [e.recordIndex] : []))]);
 }
 
 /**
@@ -170,6 +172,14 @@ export class RecordEdge {
   readonly hash = new StreamDigest();
   records = 0;
   readonly timer = new StreamTimer();
+  readonly index = new RecordIndexBuilder();
+}
+
+/** Stores an edge's per-record index and returns the fields its Edge carries (recordsRoot, recordIndex). */
+export async function storeRecordIndex(env: ExecEnv, acc: RecordEdge): Promise<Pick<Edge, 'recordsRoot' | 'recordIndex'>> {
+  const bytes = acc.index.bytes();
+  const { digest } = await env.store.putBytes(bytes);
+  return { recordsRoot: new RecordIndex(bytes).root(), recordIndex: digest };
 }
 
 /** Hashes the canonical frames of a record stream as it flows past; optionally keeps them in an object. */
@@ -183,6 +193,7 @@ export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdg
       if (r.done) return;
       const frame = encodeFrame(r.value);
       acc.hash.update(frame);
+      acc.index.add(frame);
       acc.records++;
       if (sink) await sink.write(frame);
       yield r.value;
@@ -192,7 +203,7 @@ export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdg
   }
 }
 
-export function edge(stage: string, digest: Digest, bytes: number, stored: boolean, extra: Partial<Pick<Edge, 'records' | 'counters'>> = {}): Edge {
+export function edge(stage: string, digest: Digest, bytes: number, stored: boolean, extra: Partial<Pick<Edge, 'records' | 'counters' | 'recordsRoot' | 'recordIndex'>> = {}): Edge {
   return { stage, digest, bytes, stored, ...extra };
 }
 
@@ -231,7 +242,7 @@ export async function storeRecordTask(
     await writer.abort();
     throw err;
   }
-  const out = edge(task.stage, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: task.counters.toJSON() });
+  const out = edge(task.stage, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: task.counters.toJSON(), ...(await storeRecordIndex(env, acc)) });
   const result: TaskResult = { schema: 'reingest-action/1', key: task.key, preimage: task.preimage, edges: [out], output: out };
   await record(env, result, task.id);
   env.emit({ type: 'task-done', id: task.id, key: task.key, bytesIn: 0 });

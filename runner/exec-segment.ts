@@ -1,6 +1,6 @@
 import { StreamDigest, type Digest } from '../cache/digest.ts';
 import { ReingestError, RestartSegment } from './errors.ts';
-import { drain, edge, lookup, record, RecordEdge, StreamTimer, stageContext, tapBytes, tapRecords, type ExecEnv } from './exec-common.ts';
+import { drain, edge, lookup, record, RecordEdge, StreamTimer, stageContext, storeRecordIndex, tapBytes, tapRecords, type ExecEnv } from './exec-common.ts';
 import { chainPreimage, fetchPreimage, taskKey } from './keys.ts';
 import type { DataRecord } from './record-codec.ts';
 import type { ResolvedPipeline } from './spec.ts';
@@ -109,10 +109,11 @@ export async function runSegment(env: ExecEnv, p: ResolvedPipeline, listing: Dig
 
     const ctxs = [decodeCtx, ...transformCtxs];
     const steps = [decodeStep, ...transformSteps];
-    const edges: Edge[] = recordEdges.map((acc, i) => {
+    const edges: Edge[] = [];
+    for (const [i, acc] of recordEdges.entries()) {
       const digest = acc.hash.digest();
-      return edge(steps[i]!.stage.name, digest, acc.hash.bytes, i === recordEdges.length - 1, { records: acc.records, counters: ctxs[i]!.counters.toJSON() });
-    });
+      edges.push(edge(steps[i]!.stage.name, digest, acc.hash.bytes, i === recordEdges.length - 1, { records: acc.records, counters: ctxs[i]!.counters.toJSON(), ...(await storeRecordIndex(env, acc)) }));
+    }
     const output = edges[edges.length - 1]!;
     if (output.digest !== committed.digest) throw new Error(`Internal error: segment ${segment.index} output edge ${output.digest} != stored ${committed.digest}`);
     const chainPre2 = chainPre(rawDigest);

@@ -14,6 +14,10 @@ export interface Edge {
   readonly stored: boolean;
   /** What the producing stage counted while making this stream (drops by reason, other counts). */
   readonly counters?: StageCounters;
+  /** Record edges: Merkle tree hash over the records (RFC 6962 leaves = frames), for one-record proofs. */
+  readonly recordsRoot?: Digest;
+  /** Record edges: the stored per-record index (leaf hash + frame length per record; runner/record-index.ts). */
+  readonly recordIndex?: Digest;
 }
 
 /** What the action index holds for a task key. Deterministic: it is replayed on every cache hit. */

@@ -3,7 +3,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareManifests, EXIT_BITS, type CompareReport } from './compare.ts';
+import { ObjectStore } from '../cache/store.ts';
 import { isReingestError } from './errors.ts';
+import { narrowFirst } from './narrow.ts';
 import type { Manifest } from './manifest.ts';
 import { runPipeline, type RunOptions } from './run.ts';
 import { loadPipeline, parseMirror, selectSegments } from './spec.ts';
@@ -16,6 +18,8 @@ export interface VerifyOptions extends Omit<RunOptions, 'outDir' | 'cacheDir'> {
   /** Rebuild only this many segment chains, chosen by sha256(seed:index): cost O(count), not O(crawl). */
   readonly sample?: { readonly count: number; readonly seed: string };
   readonly mirror?: string;
+  /** The publisher's cache (or a copy): its per-record indexes narrow a divergence down to the record. */
+  readonly referenceCache?: string;
 }
 
 export interface VerifyResult {
@@ -48,7 +52,10 @@ export async function verifyManifest(file: string, opts: VerifyOptions): Promise
     const picked = new Set(chosen);
     // A sample's list and whole-run tasks necessarily differ (they see fewer segments): compare its chains.
     const only = opts.sample ? (t: Manifest['tasks'][number]) => (t.kind === 'fetch' || t.kind === 'chain') && picked.has(t.segment!.index) : undefined;
-    return { report: compareManifests(reference, rebuilt, only), segments: chosen };
+    const cacheDir = opts.cacheDir ?? join(work, 'cache');
+    const reference_ = opts.referenceCache ? [new ObjectStore(opts.referenceCache)] : [];
+    const report = await narrowFirst(compareManifests(reference, rebuilt, only), reference_, [new ObjectStore(cacheDir)]);
+    return { report, segments: chosen };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

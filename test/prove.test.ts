@@ -51,9 +51,16 @@ t.test('oracle: a nondeterministic stage is caught, named, and exits with bit 2'
   await writeFile(file, JSON.stringify({ ...sample, mirror: { localDir: join(ROOT, 'sample') }, segment: [fetch, decode, html, { stage: 'flaky' }, ...rest] }));
   const opts = { concurrency: 2, signal: new AbortController().signal, log: quiet, toolVersion: 'test' };
   const made = await runPipeline(await loadPipeline(file, registry), { ...opts, cacheDir: join(dir, 'c'), outDir: join(dir, 'o') });
-  const { report } = await verifyManifest(made.manifestPath, { ...opts, registry });
+  const { report } = await verifyManifest(made.manifestPath, { ...opts, registry, referenceCache: join(dir, 'c') });
   t.equal(report.exit & 2, 2, 'bit 2: nondeterministic');
   t.match(report.first, { kind: 'nondeterministic', stage: 'flaky', task: /^segment:\d+$/, segment: { index: Number } });
+  // With the publisher's cache at hand, the per-record indexes name the record: flaky alters record #2.
+  const m = JSON.parse(await readFile(made.manifestPath, 'utf8')) as Manifest;
+  const before = m.tasks.find((x) => x.id === report.first!.task)!.edges.find((e) => e.stage === 'html-text')!;
+  t.match(report.first!.record, { index: 2, offset: Number });
+  t.ok(report.first!.record!.offset > 0 && report.first!.record!.offset < before.bytes, `record #2 starts at byte ${report.first!.record!.offset} of the flaky stage's stream`);
+  const { report: plain } = await verifyManifest(made.manifestPath, { ...opts, registry });
+  t.equal(plain.first!.record, undefined, 'without the reference cache: stage and segment only');
   t.notOk(report.divergences.some((d) => d.kind === 'nondeterministic' && d.stage !== 'flaky'), 'no other stage is blamed');
   t.ok(report.divergences.some((d) => d.kind === 'upstream'), 'downstream tasks are reported as upstream changes, not blamed');
 });
