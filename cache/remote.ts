@@ -29,6 +29,8 @@ export class RemoteCacheError extends Error {}
 export class HttpRemoteCache {
   readonly base: URL;
   readonly #timeoutMs: number;
+  /** After a connection-level failure the remote is left alone for the rest of the run: one warning, no storm. */
+  #down = false;
 
   constructor(base: string, opts: { timeoutMs?: number } = {}) {
     this.base = new URL(base.endsWith('/') ? base : `${base}/`);
@@ -54,6 +56,7 @@ export class HttpRemoteCache {
 
   /** The action entry's text, or null when there is none (or the remote cannot be reached). */
   async getAction(keyHex: string, log: RemoteLog, signal?: AbortSignal): Promise<string | null> {
+    if (this.#down) return null;
     try {
       const res = await this.#call('GET', `ac/${keyHex}`, signal ? { signal } : {});
       if (res.statusCode === 404) {
@@ -68,7 +71,7 @@ export class HttpRemoteCache {
       return await res.body.text();
     } catch (err) {
       signal?.throwIfAborted();
-      log.warn({ remote: this.base.origin, key: keyHex, err: (err as Error).message }, 'remote cache unreachable; treating as a miss');
+      this.#unreachable(err, log);
       return null;
     }
   }
@@ -79,6 +82,7 @@ export class HttpRemoteCache {
    */
   async fetchObject(digest: Digest, store: ObjectStore, log: RemoteLog, signal?: AbortSignal): Promise<boolean> {
     let writer;
+    if (this.#down) return false;
     try {
       const res = await this.#call('GET', `cas/${digestHex(digest)}`, signal ? { signal } : {});
       if (res.statusCode !== 200) {
@@ -95,7 +99,7 @@ export class HttpRemoteCache {
     } catch (err) {
       await writer?.abort();
       signal?.throwIfAborted();
-      log.warn({ remote: this.base.origin, digest, err: (err as Error).message }, 'remote cache: object download failed');
+      this.#unreachable(err, log);
       return false;
     }
   }
@@ -107,6 +111,7 @@ export class HttpRemoteCache {
    */
   async putObject(digest: Digest, store: ObjectStore, log: RemoteLog, signal?: AbortSignal): Promise<boolean> {
     const path = `cas/${digestHex(digest)}`;
+    if (this.#down) return false;
     try {
       const res = await this.#call('PUT', path, { body: createReadStream(store.objectPath(digest)), ...(signal ? { signal } : {}) });
       await res.body.dump();
@@ -115,7 +120,7 @@ export class HttpRemoteCache {
       return false;
     } catch (err) {
       signal?.throwIfAborted();
-      log.warn({ remote: this.base.origin, digest, err: (err as Error).message }, 'remote cache: object upload failed');
+      this.#unreachable(err, log);
       return false;
     }
   }
@@ -126,6 +131,7 @@ export class HttpRemoteCache {
    */
   async putActionOnce(keyHex: string, text: string, log: RemoteLog, signal?: AbortSignal): Promise<{ created: true } | { existing: string } | { failed: true }> {
     const opt = signal ? { signal } : {};
+    if (this.#down) return { failed: true };
     try {
       const existing = await this.getAction(keyHex, log, signal);
       if (existing !== null) return { existing };
@@ -155,9 +161,15 @@ export class HttpRemoteCache {
       return { failed: true };
     } catch (err) {
       signal?.throwIfAborted();
-      log.warn({ remote: this.base.origin, key: keyHex, err: (err as Error).message }, 'remote cache: action upload failed');
+      this.#unreachable(err, log);
       return { failed: true };
     }
+  }
+
+  #unreachable(err: unknown, log: RemoteLog): void {
+    if (this.#down) return;
+    this.#down = true;
+    log.warn({ remote: this.base.origin, err: (err as Error).message }, 'remote cache unreachable; continuing without it for the rest of this run');
   }
 
   async #delete(path: string, opt: { signal?: AbortSignal }): Promise<void> {
