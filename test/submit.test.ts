@@ -41,13 +41,20 @@ t.test('a real single-node Slurm cluster runs 4 shards and the merge: same root 
   await mkdir(join(dir, 'logs'));
   const job = (await runCli(['submit', 'slurm', SAMPLE_PIPELINE, '--shards', '4', '--concurrency', '1', '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--logs', join(dir, 'logs')])).stdout;
   await writeFile(join(dir, 'job.sbatch'), job);
+  const t0 = performance.now();
   const submitted = execFileSync('sbatch', ['--parsable', join(dir, 'job.sbatch')], { cwd: ROOT, encoding: 'utf8' }).trim();
   t.match(submitted, /^\d+/);
   for (let i = 0; i < 600; i++) {
     if (execFileSync('squeue', ['-h'], { encoding: 'utf8' }).trim() === '') break;
     await sleep(500);
   }
+  const slurmMs = performance.now() - t0;
   const merged = (await readFile(join(dir, 'logs', 'sample-merge.log'), 'utf8')).trim();
   t.equal(runJson(merged).root, SAMPLE_ROOT);
+  // For the record (not a timed assertion): the same work as one process, on the same machine, now.
+  const t1 = performance.now();
+  const single = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'single-cache'), '--out', join(dir, 'single-out'), '--json']);
+  t.equal(runJson(single.stdout).root, SAMPLE_ROOT);
+  t.comment(`wall time: Slurm array of 4 shards + merge (submit to queue empty, 0.5 s polling) ${(slurmMs / 1000).toFixed(1)} s; one process ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   for (let k = 0; k < 4; k++) t.match(await readFile(join(dir, 'logs', `sample-shard-${k}.log`), 'utf8'), new RegExp(`"shard":\\{"index":${k},"count":4\\}`));
 });
