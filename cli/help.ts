@@ -167,8 +167,9 @@ segment and stage, and whether its inputs already differed (upstream) or matched
 --reference-cache DIR (the publisher's cache, or a copy) lets it narrow the first divergence down to the
 record: record number and byte offset in that stage's stream, via the per-record Merkle indexes.
 
-Exit status is a bitmask: 1 content differs from a pinned digest (a source moved), 2 a nondeterministic
-stage, 4 an input is missing or unreachable; 0 when everything matches.
+Exit status is a bitmask: 1 content differs from a pinned digest (a source moved), or the recipe differs,
+or a manifest's recorded root is not the root of its tasks; 2 a nondeterministic stage; 4 an input is
+missing or unreachable; 0 when everything matches.
 
 Examples:
   reingest verify out/sample/manifest.json

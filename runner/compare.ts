@@ -1,4 +1,4 @@
-import type { Manifest, ManifestTask } from './manifest.ts';
+import { rootOf, type Manifest, type ManifestTask } from './manifest.ts';
 
 /**
  * Where two manifests of the same recipe part ways. Tasks are walked in DAG order (the manifest's own
@@ -15,7 +15,9 @@ export type DivergenceKind =
   /** Same inputs, different key: the recipe differs (stage version or params). */
   | 'recipe'
   /** A task one manifest has and the other lacks. */
-  | 'missing';
+  | 'missing'
+  /** A manifest's recorded root is not the Merkle root of its own tasks (edited or corrupt). */
+  | 'root';
 
 export interface Divergence {
   readonly task: string;
@@ -43,7 +45,7 @@ export interface CompareReport {
   readonly compared: number;
   readonly first: Divergence | null;
   readonly divergences: readonly Divergence[];
-  /** Bitmask: 1 content differs from a pinned digest, 2 nondeterministic stage, 4 a task or input is missing. */
+  /** Bitmask: 1 content differs from a pinned digest, or the recipe or a root differs; 2 nondeterministic stage; 4 a task or input is missing. */
   readonly exit: number;
 }
 
@@ -74,9 +76,16 @@ export function compareManifests(a: Manifest, b: Manifest, only?: (t: ManifestTa
       divergences.push({ task: ta.id, kind: 'recipe', ...segment, ...where });
     }
   }
+  // The root is what people quote: it must be the root of the tasks it claims to summarise.
+  for (const [name, m] of [['a', a], ['b', b]] as const) {
+    if (only && name === 'b') continue; // a sampled rebuild has fewer tasks: its own root is not comparable
+    const actual = rootOf(m.tasks);
+    if (actual !== m.root) divergences.push({ task: `root of ${name}`, kind: 'root', expected: { digest: actual }, found: { digest: m.root } });
+  }
+  if (!only && divergences.length === 0 && a.root !== b.root) divergences.push({ task: 'root', kind: 'root', expected: { digest: a.root }, found: { digest: b.root } });
   let exit = 0;
   for (const d of divergences) {
-    if (d.kind === 'source-changed') exit |= EXIT_BITS.pinned;
+    if (d.kind === 'source-changed' || d.kind === 'root') exit |= EXIT_BITS.pinned;
     if (d.kind === 'nondeterministic') exit |= EXIT_BITS.nondeterministic;
     if (d.kind === 'missing') exit |= EXIT_BITS.missing;
   }
@@ -103,13 +112,14 @@ export function formatReport(r: CompareReport): string {
   const lines = [`DIFFERENT: ${r.divergences.length} of ${r.compared} compared tasks diverge`];
   for (const [i, d] of r.divergences.entries()) {
     const seg = d.segment ? ` segment ${d.segment.index} (${d.segment.path})` : '';
-    const stage = d.stage ? ` at stage ${d.stage}: expected ${d.expected!.digest}${d.expected!.records === undefined ? '' : ` (${d.expected!.records} records)`}, found ${d.found!.digest}${d.found!.records === undefined ? '' : ` (${d.found!.records} records)`}` : '';
+    const stage = d.stage && d.kind !== 'root' ? ` at stage ${d.stage}: expected ${d.expected!.digest}${d.expected!.records === undefined ? '' : ` (${d.expected!.records} records)`}, found ${d.found!.digest}${d.found!.records === undefined ? '' : ` (${d.found!.records} records)`}` : '';
     const why = {
       'source-changed': 'the source bytes differ from the pinned digest (moved upstream?)',
       nondeterministic: 'same inputs, different output: NONDETERMINISTIC',
       upstream: 'its inputs already differed (upstream change)',
       recipe: 'same inputs, different recipe (stage version or params)',
       missing: 'missing from the rebuilt manifest',
+      root: `the recorded root ${d.found?.digest} is not the root of the tasks (${d.expected?.digest}): the manifest was edited or is corrupt`,
     }[d.kind];
     lines.push(`${i === 0 ? '-> FIRST ' : '   '}${d.task}${seg}${stage} — ${why}`);
     if (d.record) {
@@ -117,6 +127,7 @@ export function formatReport(r: CompareReport): string {
       lines.push(`         first differing record: #${d.record.index} at byte ${d.record.offset} of the stage's canonical stream${urls}`);
     }
   }
-  lines.push(`exit ${r.exit} (1 pinned content differs, 2 nondeterministic, 4 missing)`);
+  const bits = [r.exit & 1 ? '1: content, recipe or root differs' : '', r.exit & 2 ? '2: nondeterministic' : '', r.exit & 4 ? '4: missing' : ''].filter(Boolean);
+  lines.push(`exit ${r.exit} (${bits.join('; ')})`);
   return `${lines.join('\n')}\n`;
 }

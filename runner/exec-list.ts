@@ -1,5 +1,6 @@
 import { isDigest, type Digest } from '../cache/digest.ts';
 import { canonicalJson } from './canonical-json.ts';
+import { ReingestError } from './errors.ts';
 import { edge, lookup, record, stageContext, type ExecEnv } from './exec-common.ts';
 import { listPreimage } from './keys.ts';
 import type { ResolvedPipeline } from './spec.ts';
@@ -19,6 +20,15 @@ export async function runList(env: ExecEnv, p: ResolvedPipeline, signal: AbortSi
   const look = await lookup(env, pre);
   if (look.hit) {
     const list = await readList(env, look.hit.output.digest, signal);
+    // The pin is not key material (adding one must not rerun anything), so a hit must be checked against it.
+    const pin = (p.source.stage as ListStage).pinnedListing?.(p.source.params);
+    if (pin !== undefined && pin !== list.listing.sha256) {
+      throw new ReingestError(
+        'REINGEST_E_PIN_MISMATCH',
+        `${list.listing.path}: the spec pins ${pin} but the listing (as fetched earlier and cached) hashes to ${list.listing.sha256} (${list.listing.size} bytes); fix the pin, or the source changed since`,
+        { where: list.listing.path },
+      );
+    }
     env.emit({ type: 'task-cached', id, key: look.key });
     return { result: look.hit, list, cached: true };
   }

@@ -83,6 +83,8 @@ export interface ListStage<P = unknown> extends StageBase<P> {
   readonly kind: 'list';
   /** Applies a user's `--segments` selection (syntax is the stage's) to validated params. */
   withSelection?(params: P, selection: string): P;
+  /** The listing digest the params pin, if any: checked against a cached listing too, not only a fetched one. */
+  pinnedListing?(params: P): string | undefined;
   list(ctx: StageContext<P>): Promise<ListOutput>;
 }
 

@@ -21,6 +21,7 @@ export const pathList: ListStage<PathListParams> = {
   version: '2',
   description: 'Fetches a Common Crawl path listing (warc.paths.gz), checks it, and selects segments deterministically.',
   exampleParams: { pathList: 'crawl-data/CC-MAIN-2025-18/warc.paths.gz' },
+  pinnedListing: (params) => params.sha256,
   parseParams(raw, field) {
     const o = v.object(raw, field, ['pathList', 'sha256', 'select']);
     return {

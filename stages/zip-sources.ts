@@ -34,6 +34,7 @@ export const zipEntries: ListStage<ZipEntriesParams> = {
   version: '1',
   description: 'Lists the WARC/WET/JSONL entries of a zip archive as segments, refusing unsafe names and bombs.',
   exampleParams: { zip: 'archives/crawl-sample.zip' },
+  pinnedListing: (params) => params.sha256,
   parseParams(raw, field) {
     const o = v.object(raw, field, ['zip', 'sha256', 'include', 'select', 'maxRatio', 'maxEntryBytes']);
     return {

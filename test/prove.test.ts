@@ -4,7 +4,7 @@ import t from 'tap';
 import pino from 'pino';
 import sample from '../pipelines/sample.ts';
 import { compareManifests } from '../runner/compare.ts';
-import type { Manifest } from '../runner/manifest.ts';
+import { rootOf, type Manifest } from '../runner/manifest.ts';
 import { runPipeline } from '../runner/run.ts';
 import { loadPipeline } from '../runner/spec.ts';
 import type { StageRegistry, TransformStage } from '../runner/stage.ts';
@@ -70,7 +70,11 @@ t.test('compare: source moved, nondeterminism, missing tasks, each with its bit'
   const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
   const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
   const fake = `sha256:${'e'.repeat(64)}` as const;
-  const edit = (id: string, f: (x: Manifest['tasks'][number]) => Manifest['tasks'][number]): Manifest => ({ ...m, tasks: m.tasks.map((x) => (x.id === id ? f(x) : x)) });
+  // As another run would write it: the edited tasks with their own root.
+  const edit = (id: string, f: (x: Manifest['tasks'][number]) => Manifest['tasks'][number]): Manifest => {
+    const tasks = m.tasks.map((x) => (x.id === id ? f(x) : x));
+    return { ...m, tasks, root: rootOf(tasks) };
+  };
   const chainOut = edit('segment:3', (x) => ({ ...x, output: { ...x.output, digest: fake }, edges: x.edges.map((e, i) => (i >= 4 ? { ...e, digest: fake } : e)) }));
   const r1 = compareManifests(m, chainOut);
   t.match(r1.first, { task: 'segment:3', kind: 'nondeterministic', stage: 'gopher-quality', segment: { index: 3 } });
@@ -78,7 +82,8 @@ t.test('compare: source moved, nondeterminism, missing tasks, each with its bit'
   const moved = compareManifests(m, edit('fetch:5', (x) => ({ ...x, output: { ...x.output, digest: fake } })));
   t.match(moved.first, { task: 'fetch:5', kind: 'source-changed' });
   t.equal(moved.exit, 1);
-  t.equal(compareManifests(m, { ...m, tasks: m.tasks.filter((x) => x.id !== 'aggregate:0') }).exit, 4);
+  const fewer = m.tasks.filter((x) => x.id !== 'aggregate:0');
+  t.equal(compareManifests(m, { ...m, tasks: fewer, root: rootOf(fewer) }).exit, 4);
   t.same(compareManifests(m, m).divergences, []);
   const file = join(dir, 'b.json');
   await writeFile(file, JSON.stringify(chainOut));
@@ -116,4 +121,23 @@ t.test('attest: an in-toto Statement v1 with a SLSA provenance v1 predicate', as
   t.ok(deps.every((d) => /^[0-9a-f]{64}$/.test(d.digest.sha256) && d.uri.endsWith(d.name)));
   t.match(s.predicate.runDetails, { builder: { id: /^https:\/\// }, metadata: { invocationId: m.root, startedOn: m.runFacts.startedAt, finishedOn: String } });
   t.same(Object.keys(s).sort(), ['_type', 'predicate', 'predicateType', 'subject'], 'no fields beyond the Statement layer');
+});
+
+t.test('compare and verify check the recorded root against the tasks: an edited root is not "same"', async (t) => {
+  const dir = t.testdir();
+  const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
+  const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
+  const forged = { ...m, root: `sha256:${'0'.repeat(64)}` };
+  const r = compareManifests(m, forged as Manifest);
+  t.notOk(r.same);
+  t.match(r.first, { task: 'root of b', kind: 'root', expected: { digest: m.root }, found: { digest: forged.root } });
+  t.equal(r.exit, 1);
+  const file = join(dir, 'badroot.json');
+  await writeFile(file, JSON.stringify(forged));
+  const cli = await runCli(['compare', made.manifest, file]);
+  t.equal(cli.code, 1);
+  t.match(cli.stdout, /-> FIRST root of b — the recorded root sha256:0{64} is not the root of the tasks \(sha256:[0-9a-f]{64}\): the manifest was edited or is corrupt\nexit 1 \(1: content, recipe or root differs\)/);
+  const v = await runCli(['verify', file, '--sample', '1', '--json']);
+  t.equal(v.code, 1, 'verify notices it too, even when rebuilding a sample');
+  t.match(JSON.parse(v.stdout), { same: false, first: { task: 'root of a', kind: 'root' } });
 });

@@ -6,6 +6,7 @@
 Recomputes every task key from the pipeline's keyParams and the task's inputs, and the root from the
 tasks; checks that each task's inputs are the outputs of the tasks it depends on. Prints one JSON object:
 {"root": ..., "rootOk": bool, "keysChecked": n, "keyMismatches": [...], "linkMismatches": [...]}.
+Exit status: 0 consistent, 1 a key, an input link or the root does not match, 2 usage.
 """
 import hashlib
 import json
@@ -85,8 +86,13 @@ def main(path):
 
     leaves = [canonical({"kind": t["kind"], "key": t["key"], "output": t["output"]["digest"]}).encode("utf-8") for t in m["tasks"]]
     root = "sha256:" + merkle(leaves).hex()
+    ok = root == m["root"] and not key_bad and not link_bad
     print(json.dumps({"root": root, "rootOk": root == m["root"], "keysChecked": len(m["tasks"]), "keyMismatches": key_bad, "linkMismatches": link_bad}))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) != 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        sys.exit(0 if len(sys.argv) == 2 else 2)
+    sys.exit(main(sys.argv[1]))
