@@ -20,7 +20,7 @@ import { warcLs } from './warc-ls.ts';
 import { initPipeline } from './init.ts';
 import { reportData } from './report-data.ts';
 import { renderReport } from './report-html.ts';
-import { checkShards, isDirectory, tokenizeStdin } from './tokens.ts';
+import { checkShards, isDirectory, isFile, tokenizeStdin } from './tokens.ts';
 import { cmdAttest, cmdCompare, cmdVerify, readManifestFile } from './prove.ts';
 import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
 import { k8sManifests, slurmScript, submitOptions } from './submit.ts';
@@ -173,6 +173,9 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       const dir = positionals[1]!;
       if (!(await isDirectory(dir))) throw new ReingestError('REINGEST_E_SHARDS_DIR', `shards check ${dir}: expected a directory of shards, found none`, { where: dir });
       const manifestFile = values.manifest ?? join(dir, 'manifest.json');
+      if (values.manifest === undefined && !(await isFile(manifestFile))) {
+        throw new UsageError(`shards check ${dir}: no manifest.json in that directory; pass the dataset's manifest with --manifest M`);
+      }
       const results = await checkShards(dir, await readManifestFile(manifestFile, '--manifest'), dirname(resolve(manifestFile)));
       const bad = results.filter((r) => r.status !== 'ok');
       if (values.json) io.stdout.write(`${JSON.stringify({ ok: bad.length === 0, files: results })}\n`);

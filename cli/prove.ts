@@ -28,7 +28,7 @@ export async function readManifestFile(file: string, flag = 'manifest'): Promise
     if (m.schema !== 'reingest-manifest/1' || !Array.isArray(m.tasks)) throw new Error('schema');
     return m;
   } catch {
-    throw new ReingestError('REINGEST_E_MANIFEST', `${flag} ${file}: expected a reingest manifest (schema reingest-manifest/1), got something else`, { where: file });
+    throw new ReingestError('REINGEST_E_MANIFEST', `${flag} ${file}: expected a reingest manifest (schema reingest-manifest/1), got something else; a run writes one to out/<pipeline name>/manifest.json`, { where: file });
   }
 }
 

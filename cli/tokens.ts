@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { StreamDigest } from '../cache/digest.ts';
 import { ReingestError } from '../runner/errors.ts';
@@ -34,11 +34,18 @@ export interface ShardCheck {
  */
 export async function checkShards(dir: string, manifest: Manifest, manifestDir: string): Promise<ShardCheck[]> {
   const root = resolve(dir);
-  // Manifest paths are relative to the --out directory, which holds manifest.json.
   const base = relative(resolve(manifestDir), root);
-  const prefix = base === '' ? '' : `${base.split(sep).join('/')}/`;
-  if (base.startsWith('..')) {
-    throw new ReingestError('REINGEST_E_SHARDS_DIR', `${dir}: expected the manifest's output directory (${manifestDir}) or a directory inside it; copy manifest.json beside the outputs or pass that directory`, { where: dir });
+  // Manifest paths are relative to the --out directory that holds manifest.json. DIR may be that directory
+  // or one inside it; elsewhere (shards someone sent you), it may hold the --out layout or one output folder:
+  // take the reading under which most listed files exist.
+  const prefixes = !base.startsWith('..') && !isAbsolute(base) ? [base === '' ? '' : `${base.split(sep).join('/')}/`] : ['', ...new Set(manifest.outputs.filter((o) => o.file.includes('/')).map((o) => `${o.file.split('/')[0]}/`))];
+  let prefix = prefixes[0]!;
+  let best = Number.NEGATIVE_INFINITY;
+  for (const p of prefixes) {
+    // Files found minus files missing: the reading that explains the folder best.
+    let score = 0;
+    for (const o of manifest.outputs) if (o.file.startsWith(p)) score += existsSync(join(root, o.file.slice(p.length))) ? 1 : -1;
+    if (score > best) [best, prefix] = [score, p];
   }
   const listed = manifest.outputs.filter((o) => o.file.startsWith(prefix));
   if (listed.length === 0) {
@@ -92,6 +99,14 @@ async function walkFiles(root: string, sub = ''): Promise<string[]> {
 export async function isDirectory(p: string): Promise<boolean> {
   try {
     return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
   } catch {
     return false;
   }

@@ -24,6 +24,14 @@ t.test('reingest init: a commented pipeline that plan and run accept unchanged, 
   t.equal(run.code, 0, run.stderr);
   t.equal(runJson(run.stdout).root, SAMPLE_ROOT, 'same recipe as the sample, same root (the name is not hashed)');
 
+  // A wrong listing pin fails even when the listing is already in the cache.
+  const { writeFile } = await import('node:fs/promises');
+  const badPin = join(dir, 'p', 'bad-pin.mts');
+  await writeFile(badPin, text.replace('sha256:0a07f22f', 'sha256:1a07f22f'));
+  const pinned = await runCli(['run', badPin, '--cache', join(dir, 'cache'), '--out', join(dir, 'out2')], {}, dir);
+  t.equal(pinned.code, 1);
+  t.match(pinned.stderr, /REINGEST_E_PIN_MISMATCH: crawl-data\/CC-SAMPLE\/warc\.paths\.gz: the spec pins sha256:1a07f22f\w+ but the listing \(as fetched earlier and cached\) hashes to sha256:0a07f22f/);
+
   const again = await runCli(['init', 'my-crawl', '--dir', join(dir, 'p')]);
   t.equal(again.code, 1);
   t.match(again.stderr, /REINGEST_E_EXISTS: init: .*my-crawl\.mts already exists/);

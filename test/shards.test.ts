@@ -212,7 +212,14 @@ t.test('the sample: shards hold tiktoken ids for 100% of documents, Python reads
   t.notMatch(bad.stdout, /llmc/, 'only the directory asked for');
   const all = await runCli(['shards', 'check', out]);
   t.match(all.stdout, /missing +llmc\/shard-00000\.bin/);
-  const outside = await runCli(['shards', 'check', dir, '--manifest', join(out, 'manifest.json')]);
-  t.equal(outside.code, 1);
-  t.match(outside.stderr, /REINGEST_E_SHARDS_DIR: .*expected the manifest's output directory/);
+  // Shards someone sent you, in a folder of their own: the folder is matched to the output it holds.
+  const { cp } = await import('node:fs/promises');
+  const received = join(dir, 'received');
+  await cp(join(out, 'llmc'), received, { recursive: true });
+  const elsewhere = await runCli(['shards', 'check', received, '--manifest', join(out, 'manifest.json'), '--json']);
+  const res = JSON.parse(elsewhere.stdout) as { files: { file: string; status: string }[] };
+  t.same(res.files.map((f) => f.status), ['missing', 'ok', 'ok'], 'llmc/ recognised in another folder (shard 0 was deleted above)');
+  const noManifest = await runCli(['shards', 'check', received]);
+  t.equal(noManifest.code, 2);
+  t.match(noManifest.stderr, /no manifest\.json in that directory; pass the dataset's manifest with --manifest M/);
 });
