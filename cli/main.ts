@@ -78,6 +78,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 async function dispatch(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'help' && rest[0] !== undefined && Object.hasOwn(HELP, rest[0])) {
+    io.stdout.write(HELP[rest[0]]!);
+    return EXIT.ok;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.stdout.write(HELP.main!);
     return command === undefined ? EXIT.usage : EXIT.ok;

@@ -21,7 +21,9 @@ export function parse<O extends Options>(args: string[], options: O, command: st
     const flag = /'(--?[A-Za-z0-9-]+)/.exec(msg)?.[1];
     const names = Object.keys(options).map((n) => `--${n}`);
     const hint = flag ? closest(flag, names) : undefined;
-    throw new UsageError(`${command}: ${msg}${hint ? `; ${hint}` : ''}. See \`reingest ${command} --help\``);
+    // Node's own text for an unknown flag is long and about positionals; say it plainly.
+    const plain = (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag ? `unknown option ${flag}` : msg.replace(/\.$/, '');
+    throw new UsageError(`${command}: ${plain}${hint ? `; ${hint}` : '.'} See \`reingest ${command} --help\``);
   }
 }
 

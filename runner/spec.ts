@@ -72,13 +72,13 @@ export async function loadPipeline(file: string, registry: StageRegistry): Promi
   const abs = resolve(file);
   const ext = extname(abs);
   if (!['.ts', '.mts', '.js', '.mjs', '.json'].includes(ext)) {
-    throw new ReingestError('REINGEST_E_SPEC', `${file}: expected a .ts, .js or .json pipeline file, got ${JSON.stringify(ext)}`, { where: file });
+    throw new ReingestError('REINGEST_E_SPEC', `${file}: expected a pipeline file (.ts, .mts, .js, .mjs or .json) or a manifest.json, got ${ext === '' ? 'a name without an extension (a directory?)' : JSON.stringify(ext)}`, { where: file });
   }
   let text: string;
   try {
     text = await readFile(abs, 'utf8');
   } catch {
-    throw new ReingestError('REINGEST_E_SPEC_NOT_FOUND', `pipeline file ${file} cannot be read; pass a path such as pipelines/sample.ts`, { where: file });
+    throw new ReingestError('REINGEST_E_SPEC_NOT_FOUND', `pipeline file ${file} cannot be read; pass the path of an existing pipeline (such as pipelines/sample.ts), or write one with \`reingest init NAME\``, { where: file });
   }
   let raw: unknown;
   if (ext === '.json') {
@@ -92,7 +92,7 @@ export async function loadPipeline(file: string, registry: StageRegistry): Promi
     try {
       mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
     } catch (err) {
-      throw new ReingestError('REINGEST_E_SPEC_LOAD', `${file}: the pipeline module failed to load: ${(err as Error).message}; fix the module (run \`npm run typecheck\`)`, {
+      throw new ReingestError('REINGEST_E_SPEC_LOAD', `${file}: the pipeline module failed to load: ${(err as Error).message}; fix the module (a type checker such as \`npx tsc --noEmit\` shows where)`, {
         where: file,
         cause: err,
       });

@@ -38,7 +38,11 @@ export function object(v: unknown, field: string, allowed?: readonly string[]): 
 }
 
 export function string(v: unknown, field: string, opts: { pattern?: RegExp; what?: string } = {}): string {
-  if (typeof v !== 'string') throw new SpecError(field, opts.what ?? 'a string', v);
+  if (typeof v !== 'string') {
+    // Ratios and thresholds are decimal strings so that no float ever reaches hashed material.
+    const hint = typeof v === 'number' ? `write it in quotes: "${String(v)}" (numbers that are not whole are strings in reingest specs)` : undefined;
+    throw new SpecError(field, opts.what ?? 'a string', v, hint);
+  }
   if (v.normalize('NFC') !== v) throw new SpecError(field, 'an NFC-normalized string', v, 'normalize it to NFC');
   if (opts.pattern && !opts.pattern.test(v)) throw new SpecError(field, opts.what ?? `a string matching ${opts.pattern}`, v);
   return v;

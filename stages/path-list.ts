@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { ReingestError, sha256, v, type ListStage, type SegmentRef } from '../runner/stage.ts';
 import { openUrl } from './lib/open-url.ts';
-import { applySelection, parseSelection, selectionFromFlag, type Selection } from './lib/selection.ts';
+import { applySelection, parseSelection, rangePastEnd, selectionFromFlag, type Selection } from './lib/selection.ts';
 
 export interface PathListParams {
   /** Path of the listing relative to the mirror, e.g. `crawl-data/CC-MAIN-2025-18/warc.paths.gz`. */
@@ -70,6 +70,8 @@ export const pathList: ListStage<PathListParams> = {
         );
       }
     });
+    const past = rangePastEnd(lines.length, params.select);
+    if (past) throw new ReingestError('REINGEST_E_PATH_LIST', `${url.href}: ${past}`, { where: url.href });
     for (const i of applySelection(lines.length, params.select)) segments.push({ index: i, path: lines[i]! });
     if (segments.length === 0) {
       throw new ReingestError('REINGEST_E_PATH_LIST', `${url.href}: the selection ${JSON.stringify(params.select)} picks no segment of the ${lines.length} listed`, { where: url.href });

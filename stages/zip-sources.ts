@@ -1,5 +1,5 @@
 import { ReingestError, v, type FetchStage, type ListStage, type SegmentRef } from '../runner/stage.ts';
-import { applySelection, parseSelection, selectionFromFlag, type Selection } from './lib/selection.ts';
+import { applySelection, parseSelection, rangePastEnd, selectionFromFlag, type Selection } from './lib/selection.ts';
 import { listZip, materializeZip, streamZipEntry, zipPathFor, type ZipLimits } from './lib/zip-file.ts';
 
 /*
@@ -65,6 +65,8 @@ export const zipEntries: ListStage<ZipEntriesParams> = {
     if (entries.length === 0) {
       throw new ReingestError('REINGEST_E_ZIP', `${params.zip}: no entry ends with ${params.include.join(', ')}; check include`, { where: params.zip });
     }
+    const past = rangePastEnd(entries.length, params.select);
+    if (past) throw new ReingestError('REINGEST_E_ZIP', `${params.zip}: ${past}`, { where: params.zip });
     const segments: SegmentRef[] = applySelection(entries.length, params.select).map((i) => ({ index: i, path: `${params.zip}${SEP}${entries[i]!.name}` }));
     return { listing: { path: params.zip, size, sha256: digest }, segments };
   },

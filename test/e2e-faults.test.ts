@@ -138,7 +138,9 @@ t.test('cache gc keeps what a manifest references and drops the rest', async (t)
 t.test('CLI usage errors are one clear line with a stable code and exit status', async (t) => {
   const r1 = await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--concurrenc', '2']);
   t.equal(r1.code, 2);
-  t.match(r1.stderr, /REINGEST_E_USAGE: .*'--concurrenc'.*did you mean "--concurrency"\?/);
+  t.match(r1.stderr, /REINGEST_E_USAGE: run: unknown option --concurrenc; did you mean "--concurrency"\? See `reingest run --help`/);
+  const topic = await runCli(['help', 'compare']);
+  t.match(topic.stdout, /^reingest compare <a\.json> <b\.json>/, '`reingest help CMD` is that command\'s help');
   const r2 = await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--concurrency', 'lots']);
   t.equal(r2.code, 2);
   t.match(r2.stderr, /--concurrency: expected an integer from 1 to 1024, got "lots"/);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { applySelection, parseSelection, selectionFromFlag } from '../stages/lib/selection.ts';
+import { applySelection, parseSelection, rangePastEnd, selectionFromFlag } from '../stages/lib/selection.ts';
 
 t.test('ranges, strides, counts', async (t) => {
   t.same(applySelection(100, selectionFromFlag('0..4')), [0, 1, 2, 3, 4]);
@@ -23,4 +23,11 @@ t.test('bad selections are refused with the field', async (t) => {
   t.throws(() => parseSelection({ sample: 3 }, 'source.params.select'), { message: /source\.params\.select\.seed: expected a seed string whenever sample is set/ });
   t.throws(() => selectionFromFlag('a..b'), { message: /--segments\.ranges\[0\]: expected a range such as "0\.\.9"/ });
   t.throws(() => parseSelection({ every: 0 }, 's'), { message: /s\.every: expected an integer from 1/ });
+});
+
+t.test('a range past the end of the listing is named, not clamped (clamping would change the key for the same data)', async (t) => {
+  t.equal(rangePastEnd(8, selectionFromFlag('0..20')), 'the range "0..20" reaches past the last of the 8 listed (index 7); use "0..7"');
+  t.equal(rangePastEnd(8, selectionFromFlag('9')), 'the range "9" reaches past the last of the 8 listed (index 7); use a range inside it');
+  t.equal(rangePastEnd(8, selectionFromFlag('0..7,3')), undefined);
+  t.equal(rangePastEnd(8, selectionFromFlag('every=3')), undefined);
 });

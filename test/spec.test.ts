@@ -40,6 +40,7 @@ t.test('bad specs name the file, the field, what was expected and what came', as
     ['bad pin', { ...good, source: { stage: 'cc-path-list', params: { pathList: 'a/b.gz', sha256: 'abc' } } }, /source\.params\.sha256: expected sha256:<64 hex digits>, got "abc"/],
     ['duplicate output', { ...good, aggregate: [good.aggregate[0], good.aggregate[0]] }, /aggregate\[1\]\.output: expected a file name used once/],
     ['bad name', { ...good, name: 'Has Spaces' }, /name: expected a lower-case name/],
+    ['number for a decimal string', { ...good, segment: [...good.segment.slice(0, 3), { stage: 'lang-id', params: { threshold: 0.65 } }] }, /segment\[3\]\.params\.threshold: expected a string, got number 0\.65; write it in quotes: "0\.65"/],
   ];
   for (const [what, spec, re] of cases) {
     const file = join(dir, 'bad.json');

@@ -78,3 +78,15 @@ export function applySelection(total: number, sel: Selection): number[] {
   }
   return picked.slice(0, sel.count);
 }
+
+/**
+ * A range reaching past the listing is refused rather than clamped: "0..20" over 8 files would silently
+ * mean "0..7" under another key, giving another root for the same data.
+ */
+export function rangePastEnd(total: number, sel: Selection): string | undefined {
+  for (const r of sel.ranges ?? []) {
+    const m = RANGE_RE.exec(r)!;
+    if (Number(m[2] ?? m[1]) >= total) return `the range "${r}" reaches past the last of the ${total} listed (index ${total - 1}); use ${Number(m[1]) < total ? `"${m[1]}..${total - 1}"` : 'a range inside it'}`;
+  }
+  return undefined;
+}
