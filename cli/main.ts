@@ -48,6 +48,17 @@ const COMMON = {
 
 const REMOTE = { 'remote-cache': { type: 'string' } } as const;
 
+/** The stage registry as worker threads load it (the runner names no stage). */
+const REGISTRY = { url: new URL('../stages/index.ts', import.meta.url).href, exportName: 'builtinStages' };
+
+/** --workers N: segment chains on N worker threads; "auto" is one per task slot (--concurrency); 0 none. */
+function workersOption(flag: string | undefined, conc: number): { workers?: { count: number; registry: typeof REGISTRY } } {
+  if (flag === undefined) return {};
+  const count = flag === 'auto' ? conc : /^\d+$/.test(flag) ? Number(flag) : NaN;
+  if (!Number.isInteger(count) || count > 256) throw new UsageError(`--workers: expected a number of threads from 0 to 256 or "auto", got ${JSON.stringify(flag)}`);
+  return count > 0 ? { workers: { count, registry: REGISTRY } } : {};
+}
+
 /** --remote-cache URL, else $REINGEST_REMOTE_CACHE: a shared HTTP cache (Bazel layout). */
 function remoteCache(flag: string | undefined, env: NodeJS.ProcessEnv): { remoteCache?: string } {
   const url = flag ?? (env.REINGEST_REMOTE_CACHE || undefined);
@@ -227,7 +238,7 @@ function onePipeline(positionals: string[], command: string): string {
 }
 
 async function cmdRun(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, ...REMOTE, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shuffle: { type: 'string' }, shard: { type: 'string' }, events: { type: 'string' } }, 'run');
+  const { values, positionals } = parse(args, { ...COMMON, ...REMOTE, concurrency: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shuffle: { type: 'string' }, shard: { type: 'string' }, events: { type: 'string' } }, 'run');
   if (values.help) return help(io, 'run');
   const file = onePipeline(positionals, 'run');
   const log = logger(values['log-level']);
@@ -245,7 +256,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
 
 async function runAndReport(
   pipeline: ResolvedPipeline,
-  values: { cache?: string | undefined; out?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; shuffle?: string | undefined; events?: string | undefined; 'remote-cache'?: string | undefined },
+  values: { cache?: string | undefined; out?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; shuffle?: string | undefined; events?: string | undefined; 'remote-cache'?: string | undefined; workers?: string | undefined },
   io: Io,
   conc: number,
   log: ReturnType<typeof logger>,
@@ -271,6 +282,7 @@ async function runAndReport(
       ...(values.shuffle === undefined ? {} : { shuffleSeed: seedFlag(values.shuffle) }),
       requireCachedSegments: merge,
       ...remoteCache(values['remote-cache'], io.env),
+      ...workersOption(values.workers, conc),
     });
   } finally {
     progress?.stop();

@@ -9,6 +9,7 @@ import { isReingestError, ReingestError } from './errors.ts';
 import { taskKey, type KeyPreimage } from './keys.ts';
 import { decodeFrames, encodeFrame, type DataRecord } from './record-codec.ts';
 import { RecordIndex, RecordIndexBuilder } from './record-index.ts';
+import type { Acquire } from './slots.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { SegmentInput, SegmentRef, StageContext } from './stage.ts';
 import { parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
@@ -37,6 +38,8 @@ export interface ExecEnv {
   readonly requireCachedSegments?: boolean;
   /** A shared HTTP cache consulted on a local miss and filled after each task (see cache/remote.ts). */
   readonly remote?: HttpRemoteCache;
+  /** Run-wide named semaphores handed to stages as ctx.acquire. */
+  readonly acquire?: Acquire;
 }
 
 export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortSignal, segment?: SegmentRef): StageContext<P> & { counters: CounterSet } {
@@ -48,6 +51,7 @@ export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortS
     counters: new CounterSet(),
     mirror: env.mirror,
     workDir: join(env.store.root, 'work'),
+    ...(env.acquire ? { acquire: env.acquire } : {}),
     ...(segment ? { segment, retrying: (info) => env.emit({ type: 'task-retry', id: `segment:${segment.index}`, stage: step.stage.name, ...info }) } : {}),
   };
 }

@@ -23,7 +23,7 @@ export interface SegmentOutcome {
  * Otherwise the segment is streamed once through every stage; each boundary is hashed as it flows and
  * only the chain's final records are kept.
  */
-export async function runSegment(env: ExecEnv, p: ResolvedPipeline, listing: Digest, segment: SegmentRef, signal: AbortSignal): Promise<SegmentOutcome> {
+export async function runSegment(env: ExecEnv, p: Pick<ResolvedPipeline, 'segment' | 'pins'>, listing: Digest, segment: SegmentRef, signal: AbortSignal): Promise<SegmentOutcome> {
   const [fetchStep, decodeStep, ...transformSteps] = p.segment;
   if (!fetchStep || !decodeStep) throw new Error('Internal error: a segment chain needs fetch and decode steps');
   const id = `segment:${segment.index}`;

@@ -20,6 +20,8 @@ import { runSegment, type SegmentOutcome } from './exec-segment.ts';
 import { withMirror } from './local-mirror.ts';
 import { formatManifest, manifestTask, pipelineIdentity, rootOf, type Manifest, type ManifestTask } from './manifest.ts';
 import { runDag, type DagNode } from './scheduler.ts';
+import { Slots } from './slots.ts';
+import { SegmentWorkers } from './worker-pool.ts';
 import type { ResolvedPipeline } from './spec.ts';
 import type { TaskResult } from './task-result.ts';
 
@@ -37,6 +39,11 @@ export interface RunOptions {
   readonly requireCachedSegments?: boolean;
   /** Base URL of a shared HTTP cache (Bazel's /ac + /cas layout). */
   readonly remoteCache?: string;
+  /**
+   * Run segment chains on this many worker threads (0: on the main thread). Workers load the stages from
+   * `registry` (a module URL and export name): the runner itself names no stage.
+   */
+  readonly workers?: { readonly count: number; readonly registry: { readonly url: string; readonly exportName: string } };
 }
 
 export interface RunSummary {
@@ -60,9 +67,11 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
       if (!r.cached) addMs(stage, performance.now() - t0);
       return r;
     };
+    const slots = new Slots();
     const env: ExecEnv = {
       store,
       mirror,
+      acquire: slots.acquire,
       log: opts.log,
       emit: (e) => {
         if (e.type === 'task-done' && e.stageMs) for (const [stage, ms] of Object.entries(e.stageMs)) addMs(stage, ms);
@@ -72,13 +81,31 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
       ...(opts.remoteCache ? { remote: new HttpRemoteCache(opts.remoteCache) } : {}),
     };
     const list = await guard('list', () => runList(env, p, opts.signal));
+    const pool =
+      opts.workers && opts.workers.count > 0 && list.list.segments.length > 1
+        ? new SegmentWorkers(
+            Math.min(opts.workers.count, list.list.segments.length),
+            {
+              registry: opts.workers.registry,
+              steps: p.segment.map((s) => ({ stage: s.stage.name, params: s.params })),
+              ...(p.pins ? { pins: [...p.pins] } : {}),
+              cacheDir: opts.cacheDir,
+              mirror,
+              ...(opts.remoteCache ? { remoteCache: opts.remoteCache } : {}),
+              logLevel: opts.log.level,
+            },
+            env.emit,
+            slots,
+          )
+        : null;
+    try {
     const segments: SegmentOutcome[] = new Array(list.list.segments.length);
     const aggregates: { result: TaskResult; cached: boolean }[] = new Array(p.aggregate.length);
     const nodes: DagNode[] = list.list.segments.map((seg, i) => ({
       id: `segment:${seg.index}`,
       deps: [],
       run: async (signal) => {
-        segments[i] = await runSegment(env, p, list.list.listing.sha256, seg, signal);
+        segments[i] = pool ? await pool.run(list.list.listing.sha256, seg, signal) : await runSegment(env, p, list.list.listing.sha256, seg, signal);
       },
     }));
     // Segment i's records as global step g sees them: its chain's output, or global step g-1's applied version.
@@ -191,6 +218,9 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
     const manifestPath = join(opts.outDir, 'manifest.json');
     await atomicWrite(manifestPath, formatManifest(manifest));
     return { root: manifest.root, manifestPath, manifest };
+    } finally {
+      await pool?.close();
+    }
   });
 }
 

@@ -43,6 +43,11 @@ export interface StageContext<P> {
   readonly workDir: string;
   /** The segment a chain stage is working on (absent for list and aggregate stages). */
   readonly segment?: SegmentRef;
+  /**
+   * A slot of a named resource shared by the whole run (all tasks, all worker threads), at most `limit`
+   * held at once; call the returned function to give it back. E.g. concurrent HTTP streams to one service.
+   */
+  readonly acquire?: (resource: string, limit: number, signal: AbortSignal) => Promise<() => void>;
   /** Tells the runner the stage is waiting before a retry (progress shows the wait; --events records it). */
   readonly retrying?: (info: { readonly attempt: number; readonly waitMs: number; readonly reason: string }) => void;
 }

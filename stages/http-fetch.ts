@@ -32,7 +32,14 @@ export const httpFetch: FetchStage<HttpFetchParams> = {
   },
   open(segment, ctx) {
     const { stallSeconds, ...rest } = ctx.params;
-    const policy: HttpPolicy = { ...rest, stallMs: stallSeconds * 1000, ...(ctx.retrying ? { onRetry: ctx.retrying } : {}) };
+    const acquire = ctx.acquire;
+    const policy: HttpPolicy = {
+      ...rest,
+      stallMs: stallSeconds * 1000,
+      ...(ctx.retrying ? { onRetry: ctx.retrying } : {}),
+      // One pool of stream slots per mirror host for the whole run, worker threads included.
+      ...(acquire ? { acquireSlot: (max: number, signal: AbortSignal) => acquire(`http-streams ${new URL(ctx.mirror).host}`, max, signal) } : {}),
+    };
     return openUrl(new URL(segment.path, ctx.mirror), ctx.signal, ctx.log, policy);
   },
 };

@@ -16,6 +16,8 @@ export interface HttpPolicy {
   readonly maxStreams: number;
   /** Test seam: the random source for jitter (never affects bytes, only waits). */
   readonly random?: () => number;
+  /** The run's shared stream slots (across tasks and worker threads); else this module's process-wide cap. */
+  readonly acquireSlot?: (max: number, signal: AbortSignal) => Promise<() => void>;
   /** Told before each backoff wait, so progress displays can show a wait rather than a frozen bar. */
   readonly onRetry?: (info: { attempt: number; waitMs: number; reason: string }) => void;
 }
@@ -32,7 +34,7 @@ const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
  * (RestartSegment), since bytes already passed downstream belong to the old object.
  */
 export async function* streamHttp(url: URL, signal: AbortSignal, log: StageLog, policy: HttpPolicy = DEFAULT_POLICY): AsyncGenerator<Uint8Array> {
-  const release = await acquireStreamSlot(policy.maxStreams, signal);
+  const release = await (policy.acquireSlot ?? acquireStreamSlot)(policy.maxStreams, signal);
   try {
     yield* resumable(url, signal, log, policy);
   } finally {

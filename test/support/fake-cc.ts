@@ -30,6 +30,9 @@ export interface Route {
 export class FakeCommonCrawl {
   readonly routes = new Map<string, Route>();
   readonly requests: { path: string; headers: IncomingHttpHeaders }[] = [];
+  /** Responses being written right now, and the most there ever were at once (politeness checks). */
+  inFlight = 0;
+  maxInFlight = 0;
   readonly #server: Server;
   url = '';
 
@@ -42,6 +45,9 @@ export class FakeCommonCrawl {
   async #handle(rawUrl: string, headers: IncomingHttpHeaders, res: ServerResponse): Promise<void> {
     const path = new URL(rawUrl, 'http://x').pathname.slice(1);
     this.requests.push({ path, headers });
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => this.inFlight--);
     const route = this.routes.get(path);
     if (!route) return void res.writeHead(404, { 'content-type': 'text/html' }).end('<html>Not Found</html>');
     let fault = route.faults?.shift();

@@ -1,0 +1,82 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import pino from 'pino';
+import { HttpRemoteCache } from '../cache/remote.ts';
+import { ObjectStore } from '../cache/store.ts';
+import { isReingestError } from './errors.ts';
+import type { ExecEnv } from './exec-common.ts';
+import { runSegment } from './exec-segment.ts';
+import type { ResolvedStep } from './spec.ts';
+import type { AnyStage, StageRegistry } from './stage.ts';
+import type { FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
+
+/*
+ * The body of a segment worker thread: it rebuilds the chain's steps from plain data and the stage
+ * registry module, then runs one segment chain per request against the shared on-disk cache. Events go
+ * to the main thread; run-wide slots (HTTP streams) are granted by the main thread.
+ */
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const post = (m: FromWorker) => port.postMessage(m);
+
+const registry = (await import(init.registry.url))[init.registry.exportName] as StageRegistry;
+const steps: ResolvedStep[] = init.steps.map((s) => {
+  const stage: AnyStage | undefined = registry[s.stage];
+  if (!stage) throw new Error(`Internal error: worker registry has no stage ${s.stage}`);
+  return { stage, params: s.params };
+});
+const pipeline = { segment: steps, ...(init.pins ? { pins: new Map(init.pins) } : {}) };
+
+let nextGrant = 0;
+const grants = new Map<number, () => void>();
+const env: ExecEnv = {
+  store: new ObjectStore(init.cacheDir),
+  mirror: init.mirror,
+  log: pino({ level: init.logLevel, base: undefined }, pino.destination({ fd: 2, sync: true })),
+  emit: (event) => post({ type: 'event', event }),
+  ...(init.remoteCache ? { remote: new HttpRemoteCache(init.remoteCache) } : {}),
+  acquire: (resource, limit, signal) =>
+    new Promise((resolve, reject) => {
+      signal.throwIfAborted();
+      const grant = nextGrant++;
+      const onAbort = () => {
+        grants.delete(grant);
+        post({ type: 'cancel', grant });
+        reject(signal.reason);
+      };
+      grants.set(grant, () => {
+        signal.removeEventListener('abort', onAbort);
+        let released = false;
+        resolve(() => {
+          if (released) return;
+          released = true;
+          post({ type: 'release', grant });
+        });
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+      post({ type: 'acquire', grant, resource, limit });
+    }),
+};
+
+function wire(err: unknown): WireError {
+  if (isReingestError(err)) return { reingest: true, code: err.code, message: err.message, ...(err.where ? { where: err.where } : {}) };
+  const e = err as Error;
+  return { reingest: false, message: e?.message ?? String(err), ...(e?.stack ? { stack: e.stack } : {}) };
+}
+
+const running = new Map<number, AbortController>();
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'granted') {
+    const wake = grants.get(m.grant);
+    grants.delete(m.grant);
+    wake?.();
+  } else if (m.type === 'abort') {
+    running.get(m.task)?.abort(new Error('aborted by the run'));
+  } else {
+    const controller = new AbortController();
+    running.set(m.task, controller);
+    runSegment(env, pipeline, m.listing, m.segment, controller.signal).then(
+      (outcome) => post({ type: 'done', task: m.task, outcome }),
+      (err) => post({ type: 'failed', task: m.task, error: wire(err) }),
+    ).finally(() => running.delete(m.task));
+  }
+});

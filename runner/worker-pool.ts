@@ -1,0 +1,144 @@
+import { Worker } from 'node:worker_threads';
+import type { Digest } from '../cache/digest.ts';
+import { ReingestError } from './errors.ts';
+import type { RunEvent } from './exec-common.ts';
+import type { SegmentOutcome } from './exec-segment.ts';
+import type { Slots } from './slots.ts';
+import type { SegmentRef } from './stage.ts';
+import type { FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
+
+interface Job {
+  readonly task: number;
+  readonly listing: Digest;
+  readonly segment: SegmentRef;
+  readonly signal: AbortSignal;
+  readonly resolve: (o: SegmentOutcome) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  job: Job | null;
+  /** Grants this worker holds or waits for: release fns, or the controller of a pending acquire. */
+  readonly grants: Map<number, { release?: () => void; pending?: AbortController }>;
+}
+
+/**
+ * Segment chains on worker threads, one chain per worker at a time, so CPU-bound stages (extraction,
+ * language ID, tokenisation) use every core. Outcomes are plain data, so results do not depend on which
+ * thread ran what. The main thread grants run-wide slots (HTTP streams) and forwards events.
+ */
+export class SegmentWorkers {
+  readonly #slots: Slot[] = [];
+  readonly #queue: Job[] = [];
+  readonly #emit: (e: RunEvent) => void;
+  readonly #shared: Slots;
+  #nextTask = 0;
+  #closed = false;
+
+  constructor(count: number, init: WorkerInit, emit: (e: RunEvent) => void, shared: Slots) {
+    this.#emit = emit;
+    this.#shared = shared;
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: init });
+      const slot: Slot = { worker, job: null, grants: new Map() };
+      worker.on('message', (m: FromWorker) => this.#onMessage(slot, m));
+      worker.on('error', (err) => this.#lost(slot, err));
+      worker.on('exit', (code) => {
+        if (!this.#closed) this.#lost(slot, new Error(`segment worker exited with code ${code}`));
+      });
+      this.#slots.push(slot);
+    }
+  }
+
+  run(listing: Digest, segment: SegmentRef, signal: AbortSignal): Promise<SegmentOutcome> {
+    return new Promise((resolve, reject) => {
+      const job: Job = { task: this.#nextTask++, listing, segment, signal, resolve, reject };
+      this.#queue.push(job);
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    for (const slot of this.#slots) {
+      if (slot.job || this.#queue.length === 0) continue;
+      const job = this.#queue.shift()!;
+      if (job.signal.aborted) {
+        job.reject(job.signal.reason);
+        continue;
+      }
+      slot.job = job;
+      const onAbort = () => this.#send(slot, { type: 'abort', task: job.task });
+      job.signal.addEventListener('abort', onAbort, { once: true });
+      this.#send(slot, { type: 'run', task: job.task, listing: job.listing, segment: job.segment });
+    }
+  }
+
+  #send(slot: Slot, m: ToWorker): void {
+    slot.worker.postMessage(m);
+  }
+
+  #onMessage(slot: Slot, m: FromWorker): void {
+    switch (m.type) {
+      case 'event':
+        this.#emit(m.event);
+        return;
+      case 'acquire': {
+        const pending = new AbortController();
+        slot.grants.set(m.grant, { pending });
+        this.#shared.acquire(m.resource, m.limit, pending.signal).then(
+          (release) => {
+            slot.grants.set(m.grant, { release });
+            this.#send(slot, { type: 'granted', grant: m.grant });
+          },
+          () => slot.grants.delete(m.grant),
+        );
+        return;
+      }
+      case 'release':
+      case 'cancel': {
+        const g = slot.grants.get(m.grant);
+        slot.grants.delete(m.grant);
+        g?.release?.();
+        g?.pending?.abort();
+        return;
+      }
+      case 'done':
+      case 'failed': {
+        const job = slot.job;
+        slot.job = null;
+        if (job && job.task === m.task) {
+          if (m.type === 'done') job.resolve(m.outcome);
+          else job.reject(revive(m.error, job.segment));
+        }
+        this.#pump();
+        return;
+      }
+    }
+  }
+
+  #lost(slot: Slot, err: Error): void {
+    for (const g of slot.grants.values()) {
+      g.release?.();
+      g.pending?.abort();
+    }
+    slot.grants.clear();
+    const job = slot.job;
+    slot.job = null;
+    job?.reject(Object.assign(err, { task: `segment:${job.segment.index}` }));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.reject(new Error('segment workers closed'));
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** A worker's failure as this thread's error: typed errors stay typed; bugs keep their stack. */
+function revive(e: WireError, segment: SegmentRef): Error {
+  if (e.reingest) return new ReingestError(e.code!, e.message, e.where ? { where: e.where } : {});
+  const err = new Error(e.message);
+  if (e.stack) err.stack = e.stack;
+  return Object.assign(err, { task: `segment:${segment.index}` });
+}

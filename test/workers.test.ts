@@ -1,0 +1,52 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import t from 'tap';
+import sample from '../pipelines/sample.ts';
+import { SAMPLE_ROOT } from './golden.ts';
+import { ROOT, runCli, runJson, SAMPLE_PIPELINE } from './helpers.ts';
+import { FakeCommonCrawl, routeFolder } from './support/fake-cc.ts';
+
+/** Segment chains on worker threads: same bytes, typed failures, and one run-wide cap on streams. */
+t.test('--workers 2 (and shuffled) gives the single-thread root; a warm rerun is all cache hits', async (t) => {
+  const dir = t.testdir();
+  const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json', '--workers', '2', '--shuffle', '7']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(runJson(r.stdout), { root: SAMPLE_ROOT, tasksRun: 21 });
+  const again = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json', '--workers', 'auto']);
+  t.match(runJson(again.stdout), { root: SAMPLE_ROOT, tasksRun: 0 });
+  const bad = await runCli(['run', SAMPLE_PIPELINE, '--workers', 'many']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--workers: expected a number of threads from 0 to 256 or "auto", got "many"/);
+});
+
+async function servedSample(t: { testdir(): string; teardown(fn: () => unknown): void }, maxStreams: number) {
+  const cc = new FakeCommonCrawl();
+  await routeFolder(cc, join(ROOT, 'sample'), { bytes: 16 * 1024, ms: 5 });
+  const url = await cc.start();
+  t.teardown(() => cc.stop());
+  const dir = t.testdir();
+  const file = join(dir, 'served.json');
+  const [fetch, ...rest] = sample.segment;
+  await writeFile(file, JSON.stringify({ ...sample, mirror: { url }, segment: [{ ...fetch, params: { maxStreams } }, ...rest] }));
+  return { cc, dir, file };
+}
+
+t.test('the stream cap holds across worker threads (maxStreams 1, 3 workers)', async (t) => {
+  const { cc, dir, file } = await servedSample(t, 1);
+  const r = await runCli(['run', file, '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json', '--workers', '3', '--concurrency', '3']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
+  t.equal(cc.maxInFlight, 1, 'never more than one stream to the service at once');
+  t.ok(cc.requests.filter((q) => q.path.endsWith('.warc.gz')).length >= 8);
+});
+
+t.test('a failure inside a worker is the same typed error, naming the segment; nothing half-written', async (t) => {
+  const { cc, dir, file } = await servedSample(t, 2);
+  const victim = [...cc.routes.keys()].filter((p) => p.endsWith('.warc.gz')).sort()[3]!;
+  cc.routes.get(victim)!.faults = [{ kind: 'status', status: 404 }];
+  const r = await runCli(['run', file, '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--workers', '2']);
+  t.equal(r.code, 1, r.stderr);
+  t.match(r.stderr, new RegExp(`REINGEST_E_SOURCE_MISSING: GET http://127\\.0\\.0\\.1:\\d+/${victim.replace(/\./g, '\\.')}: expected status 200, got 404`));
+  t.notMatch(r.stderr, /internal error|\n\s+at /);
+  t.same(await readdir(join(dir, 'c', 'tmp')), [], 'no temp file left');
+});
