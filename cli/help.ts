@@ -49,6 +49,8 @@ run resumes where it stopped. The root digest does not depend on --concurrency o
 
 Options:
   --concurrency N       tasks at once (default: number of cores)
+  --workers N|auto      run segment chains on N worker threads (auto: one per --concurrency slot), so
+                        CPU-bound stages use every core; same root as without
   --mirror URL|DIR      fetch source paths from here instead of the spec's mirror (never hashed)
   --segments SEL        which listed files to take: "0..9", "0..9,100..109", "every=1000",
                         "sample=5,seed=7", "start=3,every=10,count=4" (part of the list task's key)

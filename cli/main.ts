@@ -246,7 +246,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
   const pipeline = await load(file, values);
   const shard = parseShard(values.shard, io.env);
   if (shard) {
-    const s = await runShard(pipeline, shard, { cacheDir: cacheDir(values.cache, io.env), concurrency: conc, signal: io.signal, log, toolVersion: VERSION, ...remoteCache(values['remote-cache'], io.env) });
+    const s = await runShard(pipeline, shard, { cacheDir: cacheDir(values.cache, io.env), concurrency: conc, signal: io.signal, log, toolVersion: VERSION, ...remoteCache(values['remote-cache'], io.env), ...workersOption(values.workers, conc) });
     const cached = s.segments.filter((x) => x.cached).length;
     io.stdout.write(values.json ? `${JSON.stringify(s)}\n` : `shard ${shard.index}/${shard.count}: ${s.segments.length} segments (${cached} already cached) published to the cache; run \`reingest merge\` when every shard is done\n`);
     return EXIT.ok;

@@ -21,7 +21,7 @@ import { withMirror } from './local-mirror.ts';
 import { formatManifest, manifestTask, pipelineIdentity, rootOf, type Manifest, type ManifestTask } from './manifest.ts';
 import { runDag, type DagNode } from './scheduler.ts';
 import { Slots } from './slots.ts';
-import { SegmentWorkers } from './worker-pool.ts';
+import { startSegmentWorkers } from './worker-pool.ts';
 import type { ResolvedPipeline } from './spec.ts';
 import type { TaskResult } from './task-result.ts';
 
@@ -83,17 +83,11 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
     const list = await guard('list', () => runList(env, p, opts.signal));
     const pool =
       opts.workers && opts.workers.count > 0 && list.list.segments.length > 1
-        ? new SegmentWorkers(
+        ? startSegmentWorkers(
+            { registry: opts.workers.registry, cacheDir: opts.cacheDir, remoteCache: opts.remoteCache, logLevel: opts.log.level },
+            p,
+            mirror,
             Math.min(opts.workers.count, list.list.segments.length),
-            {
-              registry: opts.workers.registry,
-              steps: p.segment.map((s) => ({ stage: s.stage.name, params: s.params })),
-              ...(p.pins ? { pins: [...p.pins] } : {}),
-              cacheDir: opts.cacheDir,
-              mirror,
-              ...(opts.remoteCache ? { remoteCache: opts.remoteCache } : {}),
-              logLevel: opts.log.level,
-            },
             env.emit,
             slots,
           )

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { digestHex } from '../cache/digest.ts';
 import { HttpRemoteCache } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
+import { Slots } from './slots.ts';
+import { startSegmentWorkers } from './worker-pool.ts';
 import { isReingestError, ReingestError } from './errors.ts';
 import type { ExecEnv } from './exec-common.ts';
 import { guard } from './exec-common.ts';
@@ -60,16 +62,22 @@ export async function runShard(p: ResolvedPipeline, shard: ShardSpec, opts: Omit
   const store = new ObjectStore(opts.cacheDir);
   await store.init();
   return withMirror(p.mirror, async (mirror) => {
-    const env: ExecEnv = { store, mirror, log: opts.log, emit: opts.emit ?? (() => {}), ...(opts.remoteCache ? { remote: new HttpRemoteCache(opts.remoteCache) } : {}) };
+    const slots = new Slots();
+    const env: ExecEnv = { store, mirror, log: opts.log, emit: opts.emit ?? (() => {}), acquire: slots.acquire, ...(opts.remoteCache ? { remote: new HttpRemoteCache(opts.remoteCache) } : {}) };
     const list = await guard('list', () => runList(env, p, opts.signal));
     const mine = list.list.segments.filter((_, position) => position % shard.count === shard.index);
+    const pool =
+      opts.workers && opts.workers.count > 0 && mine.length > 1
+        ? startSegmentWorkers({ registry: opts.workers.registry, cacheDir: opts.cacheDir, remoteCache: opts.remoteCache, logLevel: opts.log.level }, p, mirror, Math.min(opts.workers.count, mine.length), env.emit, slots)
+        : null;
+    try {
     const done: ShardSummary['segments'][number][] = new Array(mine.length);
     const outcome = await runDag(
       mine.map((seg, i) => ({
         id: `segment:${seg.index}`,
         deps: [],
         run: async (signal) => {
-          const s = await runSegment(env, p, list.list.listing.sha256, seg, signal);
+          const s = pool ? await pool.run(list.list.listing.sha256, seg, signal) : await runSegment(env, p, list.list.listing.sha256, seg, signal);
           done[i] = { index: seg.index, path: seg.path, chainKey: s.chain.key, output: s.chain.output.digest, cached: s.cached };
         },
       })),
@@ -87,6 +95,9 @@ export async function runShard(p: ResolvedPipeline, shard: ShardSpec, opts: Omit
     await writeFile(tmp, `${JSON.stringify(summary)}\n`, { flush: true });
     await rename(tmp, join(dir, `${shard.index}.json`));
     return summary;
+    } finally {
+      await pool?.close();
+    }
   });
 }
 

@@ -4,6 +4,7 @@ import { ReingestError } from './errors.ts';
 import type { RunEvent } from './exec-common.ts';
 import type { SegmentOutcome } from './exec-segment.ts';
 import type { Slots } from './slots.ts';
+import type { ResolvedPipeline } from './spec.ts';
 import type { SegmentRef } from './stage.ts';
 import type { FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
 
@@ -141,4 +142,25 @@ function revive(e: WireError, segment: SegmentRef): Error {
   const err = new Error(e.message);
   if (e.stack) err.stack = e.stack;
   return Object.assign(err, { task: `segment:${segment.index}` });
+}
+
+/** Starts workers for a pipeline's segment chain, as run and shard runs both need. */
+export function startSegmentWorkers(
+  opts: { readonly registry: WorkerInit['registry']; readonly cacheDir: string; readonly remoteCache?: string | undefined; readonly logLevel: string },
+  p: Pick<ResolvedPipeline, 'segment' | 'pins'>,
+  mirror: string,
+  count: number,
+  emit: (e: RunEvent) => void,
+  shared: Slots,
+): SegmentWorkers {
+  const init: WorkerInit = {
+    registry: opts.registry,
+    steps: p.segment.map((s) => ({ stage: s.stage.name, params: s.params })),
+    ...(p.pins ? { pins: [...p.pins] } : {}),
+    cacheDir: opts.cacheDir,
+    mirror,
+    ...(opts.remoteCache ? { remoteCache: opts.remoteCache } : {}),
+    logLevel: opts.logLevel,
+  };
+  return new SegmentWorkers(count, init, emit, shared);
 }

@@ -14,6 +14,10 @@ t.test('--workers 2 (and shuffled) gives the single-thread root; a warm rerun is
   t.match(runJson(r.stdout), { root: SAMPLE_ROOT, tasksRun: 21 });
   const again = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json', '--workers', 'auto']);
   t.match(runJson(again.stdout), { root: SAMPLE_ROOT, tasksRun: 0 });
+  // Shards on worker threads, then the merge: still the one root.
+  for (const k of [0, 1]) t.equal((await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 's'), '--shard', `${k}/2`, '--workers', '2'])).code, 0);
+  const merged = await runCli(['merge', SAMPLE_PIPELINE, '--cache', join(dir, 's'), '--out', join(dir, 'm'), '--json']);
+  t.equal(runJson(merged.stdout).root, SAMPLE_ROOT, 'shards run on workers merge to the same root');
   const bad = await runCli(['run', SAMPLE_PIPELINE, '--workers', 'many']);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--workers: expected a number of threads from 0 to 256 or "auto", got "many"/);
