@@ -7,6 +7,7 @@
  *   npm run bench -- big        one 1 GiB segment through the sample chain: peak RSS (< 256 MB) and throughput
  *   npm run bench -- text       docs/s and MB/s of each text stage on the sample pages, with time shares
  *   npm run bench -- tokenize   MB/s of our BPE vs tiktoken (WASM) vs gpt-tokenizer on >= 20 MB of real text
+ *   npm run bench -- e2e        the whole pipeline on >= 256 MB of generated WARC: MB/s per core, 1 vs 2 workers, RSS, stage shares
  *   env: BENCH_COPIES=1,8,32 (scales for memory), BENCH_NODE_ARGS="--max-old-space-size=48" (node flags for the runs)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -90,3 +91,4 @@ if (which === 'warc' || which === 'all') await (await import('./warc.ts')).warcB
 if (which === 'big' || which === 'all') await (await import('./big-segment.ts')).bigSegmentBench();
 if (which === 'text' || which === 'all') await (await import('./text.ts')).textBench();
 if (which === 'tokenize' || which === 'all') await (await import('./tokenize.ts')).tokenizeBench();
+if (which === 'e2e') await (await import('./e2e.ts')).e2eBench();

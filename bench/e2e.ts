@@ -1,0 +1,137 @@
+/**
+ * `npm run bench -- e2e`: the whole sample pipeline (fetch -> WARC -> extract -> language -> filters -> PII
+ * -> tokenize -> dedup -> JSONL + Megatron + llm.c shards) over a generated Common-Crawl-like corpus of
+ * BENCH_E2E_MB (default 256) MB of per-record-gzip WARC in 8 segments, served from a loopback mirror.
+ * Pages come from the sample generator (markup-heavy HTML padded with scripts, styles and SVG, several
+ * languages and charsets, non-HTML payloads); records repeat from a pool of distinct ones, so dedup drops
+ * most of them after the chains did their work. Nothing is committed; the corpus is rebuilt per run.
+ *
+ * Prints, from one run: compressed MB/s per core and core-seconds per GB for 1 and 2 worker threads, the
+ * 2-vs-1 speed-up, peak RSS, each stage's share of wall time inside the chains, gunzip-only throughput of
+ * the same bytes and the ratio, and the edge-hashing share estimated from measured sha256 speed.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGunzip, gzipSync } from 'node:zlib';
+import sample from '../pipelines/sample.ts';
+import { PageFactory, Rng } from '../sample/gen/pages.ts';
+import { gzipMember, sha1b32, warcRecord } from '../sample/gen/warc-writer.ts';
+import { padding } from './warc.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SEGMENTS = 8;
+
+function pool(n: number, seed: number): Buffer[] {
+  const rng = new Rng(seed);
+  const pages = new PageFactory(rng);
+  const members: Buffer[] = [];
+  for (let t = 0; t < n; t++) {
+    const page = pages.next(new Date(Date.UTC(2025, 0, 1) + t * 1000).toISOString());
+    const body = page.contentType.startsWith('text/html') ? Buffer.concat([page.body, padding(rng)]) : page.body;
+    const http = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: ${page.contentType}\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+    members.push(gzipMember(warcRecord([['WARC-Type', 'response'], ['WARC-Target-URI', page.url], ['WARC-Record-ID', `<urn:uuid:${seed}-${t}>`], ['Content-Type', 'application/http; msgtype=response'], ['WARC-Block-Digest', sha1b32(http)], ['WARC-Payload-Digest', sha1b32(body)]], http)));
+  }
+  return members;
+}
+
+async function corpus(dir: string, totalBytes: number): Promise<{ paths: string[]; bytes: number }> {
+  const paths: string[] = [];
+  let bytes = 0;
+  for (let s = 0; s < SEGMENTS; s++) {
+    const rel = `crawl-data/CC-E2E/segments/${s}/warc/CC-E2E-${String(s).padStart(5, '0')}.warc.gz`;
+    const file = join(dir, rel);
+    await mkdir(dirname(file), { recursive: true });
+    const members = pool(600, 100 + s);
+    const out = createWriteStream(file);
+    let written = 0;
+    for (let i = 0; written < totalBytes / SEGMENTS; i++) {
+      const m = members[i % members.length]!;
+      written += m.length;
+      if (!out.write(m)) await new Promise<void>((r) => out.once('drain', () => r()));
+    }
+    await new Promise<void>((r) => out.end(() => r()));
+    paths.push(rel);
+    bytes += written;
+  }
+  await writeFile(join(dir, 'crawl-data/CC-E2E/warc.paths.gz'), gzipSync(`${paths.join('\n')}\n`));
+  return { paths, bytes };
+}
+
+function timedRun(args: string[]): { wallS: number; cpuS: number; rssMB: number; root: string; manifest: string } {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin/reingest.mjs'), ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const wallS = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(r.stderr);
+  const num = (re: RegExp) => Number(re.exec(r.stderr)?.[1]);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { root: string; manifest: string };
+  return { wallS, cpuS: num(/User time \(seconds\): ([\d.]+)/) + num(/System time \(seconds\): ([\d.]+)/), rssMB: num(/Maximum resident set size \(kbytes\): (\d+)/) / 1024, ...out };
+}
+
+async function gunzipOnly(dir: string, paths: readonly string[]): Promise<number> {
+  const t0 = performance.now();
+  for (const p of paths) {
+    const gz = createReadStream(join(dir, p)).pipe(createGunzip({ chunkSize: 65536 }));
+    for await (const _ of gz);
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+function sha256Speed(): number {
+  const buf = Buffer.alloc(64 << 20, 7);
+  const t0 = performance.now();
+  createHash('sha256').update(buf).digest();
+  return buf.length / ((performance.now() - t0) / 1000);
+}
+
+export async function e2eBench(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'reingest-e2e-'));
+  try {
+    const mirror = join(work, 'mirror');
+    const { paths, bytes } = await corpus(mirror, Number(process.env.BENCH_E2E_MB ?? 256) * 1e6);
+    const mb = bytes / 1e6;
+    const spec = join(work, 'e2e.json');
+    const source = { stage: 'cc-path-list', params: { pathList: 'crawl-data/CC-E2E/warc.paths.gz' } };
+    await writeFile(spec, JSON.stringify({ ...sample, name: 'e2e', source, mirror: { localDir: mirror }, aggregate: sample.aggregate.map((a) => (a.stage === 'token-shards' ? { ...a, params: { ...(a.params as object), shardTokens: 1 << 22 } } : a)) }));
+    console.log(`corpus: ${SEGMENTS} segments, ${mb.toFixed(1)} MB compressed (per-record gzip), ${(await stat(join(mirror, paths[0]!))).size} bytes in the first`);
+    const gunzipS = await gunzipOnly(mirror, paths);
+    const rows = [];
+    let one: ReturnType<typeof timedRun> | null = null;
+    for (const workers of [1, 2]) {
+      const r = timedRun(['run', spec, '--cache', join(work, `cache-${workers}`), '--out', join(work, `out-${workers}`), '--workers', String(workers), '--concurrency', String(workers)]);
+      if (workers === 1) one = r;
+      rows.push({
+        workers,
+        'wall s': r.wallS.toFixed(1),
+        'CPU s': r.cpuS.toFixed(1),
+        'MB/s (compressed)': (mb / r.wallS).toFixed(2),
+        'MB/s per core': (mb / r.cpuS).toFixed(2),
+        'core-s per GB': ((r.cpuS / mb) * 1000).toFixed(0),
+        'peak RSS MB': r.rssMB.toFixed(0),
+        root: r.root.slice(7, 19),
+      });
+    }
+    console.table(rows);
+    const two = rows[1]!;
+    console.log(`2 workers vs 1: ${(one!.wallS / Number(two['wall s'])).toFixed(2)}x the throughput (target >= 1.8x on 2 cores)`);
+    console.log(`gunzip alone, same bytes, one core: ${(mb / gunzipS).toFixed(1)} MB/s compressed; the pipeline's per-core rate is ${((mb / one!.cpuS) / (mb / gunzipS)).toFixed(3)}x of it`);
+
+    const m = JSON.parse(await readFile(one!.manifest, 'utf8')) as { runFacts: { stageMs: Record<string, number> }; tasks: { edges: { bytes: number; records?: number }[] }[]; inputs: { segments: { size: number }[] } };
+    const stageMs = Object.entries(m.runFacts.stageMs).sort((a, b) => b[1] - a[1]);
+    const total = stageMs.reduce((n, [, v]) => n + v, 0);
+    console.log('\nshare of wall time per stage (1 worker; chain stages include hashing their input edge):');
+    console.table(stageMs.map(([stage, ms]) => ({ stage, s: (ms / 1000).toFixed(1), share: `${((ms / total) * 100).toFixed(1)}%` })));
+
+    // Every edge's bytes are hashed once as a stream, and record edges once more per record (the index).
+    const rawBytes = m.inputs.segments.reduce((n, s) => n + s.size, 0);
+    const edgeBytes = m.tasks.flatMap((t) => t.edges).filter((e) => e.records !== undefined).reduce((n, e) => n + e.bytes, 0);
+    const hashS = (rawBytes + 2 * edgeBytes) / sha256Speed();
+    console.log(`edge hashing: ${((rawBytes + 2 * edgeBytes) / 1e6).toFixed(0)} MB hashed at the measured sha256 speed = ${hashS.toFixed(1)} s, ${((hashS / one!.cpuS) * 100).toFixed(1)}% of the 1-worker run's CPU (estimated, not a run without hashing)`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
