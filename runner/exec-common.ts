@@ -27,7 +27,11 @@ export type RunEvent =
       readonly stageMs?: Readonly<Record<string, number>>;
     }
   | { readonly type: 'task-failed'; readonly id: string; readonly code: string }
-  | { readonly type: 'task-retry'; readonly id: string; readonly stage: string; readonly attempt: number; readonly waitMs: number; readonly reason: string };
+  | { readonly type: 'task-retry'; readonly id: string; readonly stage: string; readonly attempt: number; readonly waitMs: number; readonly reason: string }
+  /** A running segment's counts so far: raw bytes streamed, records decoded, records kept by the chain. */
+  | { readonly type: 'task-progress'; readonly id: string; readonly bytes: number; readonly records: number; readonly kept: number }
+  /** Once the listing is known: how many tasks and segments the run has. */
+  | { readonly type: 'run-plan'; readonly tasks: number; readonly segments: number };
 
 export interface ExecEnv {
   readonly store: ObjectStore;

@@ -7,6 +7,8 @@ import type { ResolvedPipeline } from './spec.ts';
 import type { DecodeStage, FetchStage, SegmentRef, TransformStage } from './stage.ts';
 import type { Edge, TaskResult } from './task-result.ts';
 
+const PROGRESS_EVERY = 4 * 1024 * 1024;
+
 /** How often a segment may restart because its source changed mid-stream before the run fails. */
 const MAX_RESTARTS = 3;
 
@@ -65,8 +67,19 @@ export async function runSegment(env: ExecEnv, p: Pick<ResolvedPipeline, 'segmen
 
     const raw = new StreamDigest();
     const fetchTimer = new StreamTimer();
-    const rawStream = tapBytes((fetchStep.stage as FetchStage).open(segment, fetchCtx), raw, fetchTimer);
     const recordEdges: RecordEdge[] = [new RecordEdge()];
+    // Progress for displays: every 4 MiB of raw bytes, the counts so far (events only, never hashed).
+    let nextReport = PROGRESS_EVERY;
+    const progress = async function* (src: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      for await (const chunk of src) {
+        yield chunk;
+        if (raw.bytes >= nextReport) {
+          nextReport = raw.bytes + PROGRESS_EVERY;
+          env.emit({ type: 'task-progress', id, bytes: raw.bytes, records: recordEdges[0]!.records, kept: recordEdges.at(-1)!.records });
+        }
+      }
+    };
+    const rawStream = progress(tapBytes((fetchStep.stage as FetchStage).open(segment, fetchCtx), raw, fetchTimer));
     const writer = await env.store.createWriter();
     let stream: AsyncIterable<DataRecord> = (decodeStep.stage as DecodeStage).run(rawStream, decodeCtx);
     const lastIndex = transformSteps.length;

@@ -141,6 +141,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         },
       });
     });
+    env.emit({ type: 'run-plan', tasks: nodes.length + 1, segments: list.list.segments.length });
     const outcome = await runDag(nodes, { concurrency: opts.concurrency, signal: opts.signal, ...(opts.shuffleSeed === undefined ? {} : { shuffleSeed: opts.shuffleSeed }) });
     if (outcome.status === 'aborted') {
       throw new ReingestError('REINGEST_E_INTERRUPTED', 'the run was interrupted; finished tasks are cached, rerun the same command to resume');
