@@ -44,17 +44,24 @@ t.test('the mirror is not part of any key: a remote mirror gives the local sampl
   t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
 });
 
+async function segmentDone(events: string): Promise<boolean> {
+  const text = await readFile(events, 'utf8').catch(() => '');
+  return /"type":"task-done","id":"segment:/.test(text);
+}
+
 t.test('SIGKILL in the middle, then rerun: same root, clean cache, finished work reused', async (t) => {
   const { dir, file } = await slowSample(t);
   const cache = join(dir, 'cache');
-  const { child, done } = startCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--concurrency', '2']);
-  // list + one segment's fetch and chain entries = 3 actions: at least one segment is done, others are mid-stream.
-  await waitFor(async () => (await countActions(cache)) >= 3, 'a finished segment');
+  const events = join(dir, 'events.ndjson');
+  const { child, done } = startCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--concurrency', '2', '--events', events]);
+  // A segment's task-done event is written after its chain's action entry: at least one segment is done.
+  // (Counting action entries is not enough: two fetch entries and the list's can exist before any chain's.)
+  await waitFor(() => segmentDone(events), 'a finished segment');
   child.kill('SIGKILL');
   const killed = await done;
   t.equal(killed.signal, 'SIGKILL');
   const actionsAtKill = await countActions(cache);
-  t.ok(actionsAtKill < 27, `killed before the end (${actionsAtKill} of 27 action entries)`);
+  t.ok(actionsAtKill < 29, `killed before the end (${actionsAtKill} of 29 action entries)`);
 
   const verify1 = await runCli(['cache', 'verify', '--cache', cache, '--json']);
   t.equal(verify1.code, 0, 'no corrupt object after kill -9');
@@ -71,8 +78,9 @@ t.test('SIGKILL in the middle, then rerun: same root, clean cache, finished work
 t.test('SIGINT stops cleanly with exit 130 and no temp files; a rerun resumes', async (t) => {
   const { dir, file } = await slowSample(t);
   const cache = join(dir, 'cache');
-  const { child, done } = startCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--concurrency', '2']);
-  await waitFor(async () => (await countActions(cache)) >= 3, 'a finished segment');
+  const events = join(dir, 'events.ndjson');
+  const { child, done } = startCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--concurrency', '2', '--events', events]);
+  await waitFor(() => segmentDone(events), 'a finished segment');
   child.kill('SIGINT');
   const r = await done;
   t.equal(r.code, 130, r.stderr);
