@@ -7,38 +7,19 @@
  *   npm run bench -- big        one 1 GiB segment through the sample chain: peak RSS (< 256 MB) and throughput
  *   npm run bench -- text       docs/s and MB/s of each text stage on the sample pages, with time shares
  *   npm run bench -- tokenize   MB/s of our BPE vs tiktoken (WASM) vs gpt-tokenizer on >= 20 MB of real text
+ *   npm run bench -- manifest   manifest size and verify cost at 1x, 4x, 16x the sample
  *   npm run bench -- e2e        the whole pipeline on >= 256 MB of generated WARC: MB/s per core, 1 vs 2 workers, RSS, stage shares
  *   env: BENCH_COPIES=1,8,32 (scales for memory), BENCH_NODE_ARGS="--max-old-space-size=48" (node flags for the runs)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import sample from '../pipelines/sample.ts';
+import { scaledSample } from './scaled-sample.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'reingest.mjs');
-
-/** Builds a mirror folder holding the sample's files `copies` times (under new names) and a pipeline over it. */
-async function scaledSample(dir: string, copies: number): Promise<string> {
-  const list = gunzipSync(await readFile(join(ROOT, 'sample/crawl-data/CC-SAMPLE/warc.paths.gz'))).toString().trim().split('\n');
-  const paths: string[] = [];
-  for (let c = 0; c < copies; c++) {
-    for (const p of list) {
-      const copy = p.replace(/-(\d{5})\.warc\.gz$/, (_, n: string) => `-${String(Number(n) + c * 1000).padStart(5, '0')}.warc.gz`);
-      await mkdir(join(dir, dirname(copy)), { recursive: true });
-      await copyFile(join(ROOT, 'sample', p), join(dir, copy));
-      paths.push(copy);
-    }
-  }
-  await writeFile(join(dir, 'crawl-data/CC-SAMPLE/warc.paths.gz'), gzipSync(`${paths.join('\n')}\n`));
-  const file = join(dir, 'pipeline.json');
-  const source = { ...sample.source, params: { pathList: 'crawl-data/CC-SAMPLE/warc.paths.gz' } };
-  await writeFile(file, JSON.stringify({ ...sample, source, mirror: { localDir: dir } }));
-  return file;
-}
 
 function timedRun(pipeline: string, cache: string, out: string): { maxRssKb: number; wallMs: number; root: string } {
   const t0 = performance.now();
@@ -92,3 +73,4 @@ if (which === 'big' || which === 'all') await (await import('./big-segment.ts'))
 if (which === 'text' || which === 'all') await (await import('./text.ts')).textBench();
 if (which === 'tokenize' || which === 'all') await (await import('./tokenize.ts')).tokenizeBench();
 if (which === 'e2e') await (await import('./e2e.ts')).e2eBench();
+if (which === 'manifest') await (await import('./manifest-scale.ts')).manifestBench();
