@@ -12,6 +12,7 @@ export { ReingestError, RestartSegment } from './errors.ts';
 export * as v from './validate.ts';
 export { sha256, StreamDigest, type Digest } from '../cache/digest.ts';
 export { canonicalJson } from './canonical-json.ts';
+export { Slots } from './slots.ts';
 
 /** The part of a pino logger that stages may use. */
 export interface StageLog {
