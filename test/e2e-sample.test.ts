@@ -117,7 +117,8 @@ t.test('--events FILE: one typed JSON line per task event', async (t) => {
   const lines = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; time: string });
   t.equal(lines.filter((e) => e.type === 'task-done').length, 21);
   t.equal(lines.filter((e) => e.type === 'task-start').length, 21);
-  t.ok(lines.every((e) => typeof e.id === 'string' && !Number.isNaN(Date.parse(e.time))));
+  t.match(lines.find((e) => e.type === 'run-plan'), { tasks: 21, segments: 8 }, 'the run announces its size (for progress and ETAs)');
+  t.ok(lines.every((e) => (e.type === 'run-plan' || typeof e.id === 'string') && !Number.isNaN(Date.parse(e.time))));
   await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--events', events]);
   const again = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string });
   t.equal(again.filter((e) => e.type === 'task-cached').length, 21, 'a warm run reports cache hits');
