@@ -75,6 +75,36 @@ t.test('SIGKILL in the middle, then rerun: same root, clean cache, finished work
   t.equal((await runCli(['cache', 'verify', '--cache', cache])).code, 0);
 });
 
+t.test('SIGKILL at several points of one run (mid-stream, between tasks, while writing), resumed each time', async (t) => {
+  const { dir, file } = await slowSample(t);
+  const cache = join(dir, 'cache');
+  const events = join(dir, 'events.ndjson');
+  // Kill on events of different phases: a segment started (mid-stream), one finished (between tasks,
+  // while its neighbour writes), the whole-run plan started (dedup), an aggregate started (shard writing).
+  const points: [string, RegExp][] = [
+    ['mid-stream', /"type":"task-start","id":"segment:/],
+    ['after a finished segment', /"type":"task-done","id":"segment:/],
+    ['during the whole-run plan', /"type":"task-start","id":"global:0"/],
+    ['while writing an output', /"type":"task-start","id":"aggregate:/],
+  ];
+  for (const [what, re] of points) {
+    await writeFile(events, '');
+    const { child, done } = startCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--concurrency', '2', '--events', events]);
+    const reached = await Promise.race([
+      waitFor(async () => re.test(await readFile(events, 'utf8').catch(() => '')), what).then(() => true),
+      done.then(() => false),
+    ]);
+    child.kill('SIGKILL');
+    await done;
+    t.comment(`${what}: ${reached ? 'killed there' : 'the run finished first'}`);
+    const v = await runCli(['cache', 'verify', '--cache', cache, '--json']);
+    t.equal(JSON.parse(v.stdout).corrupt.length, 0, `${what}: no corrupt object after kill -9`);
+  }
+  const r = await runCli(['run', file, '--cache', cache, '--out', join(dir, 'out'), '--json']);
+  t.equal(r.code, 0, r.stderr);
+  t.equal(runJson(r.stdout).root, SAMPLE_ROOT, 'after four kills the run completes with the uninterrupted root');
+});
+
 t.test('SIGINT stops cleanly with exit 130 and no temp files; a rerun resumes', async (t) => {
   const { dir, file } = await slowSample(t);
   const cache = join(dir, 'cache');
