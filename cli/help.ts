@@ -18,6 +18,8 @@ Commands:
                         an sbatch array script (+ merge afterok) or an Indexed Job + merge Job
   verify <manifest>     rebuild from the manifest alone (all or --sample N segments) and compare
   compare <a> <b>       where two manifests diverge (stage, segment), without running anything
+  proof <manifest> --task T --record N
+                        one record with its Merkle audit path; \`proof check P --manifest M\` checks it
   attest <manifest>     an in-toto Statement v1 with a SLSA provenance v1 predicate, on stdout
   report <manifest>     one self-contained HTML page: DAG, document funnel, languages, tokens per
                         shard, time per stage, pinned inputs, outputs (-o FILE)
@@ -103,6 +105,18 @@ Options:
 Examples:
   reingest cache verify --json
   reingest cache gc --keep out/sample/manifest.json --dry-run
+`,
+  proof: `reingest proof <manifest> --task TASK --record N [--cache DIR]
+reingest proof check <proof.json> --manifest M [--json]
+
+The first prints record N of a task's output (a segment chain "segment:I", or "apply:G:I" after a whole-run
+step) with its frame and the audit path from it to that output's recordsRoot in the manifest, read from
+the cache that made the run. The second checks such a proof against a manifest alone: no cache, no other
+record needed. Exit status of check: 0 the record is in the manifest, 1 it is not.
+
+Example:
+  reingest proof out/sample/manifest.json --task segment:3 --record 5 > p.json
+  reingest proof check p.json --manifest out/sample/manifest.json
 `,
   init: `reingest init <name> [--dir DIR]
 

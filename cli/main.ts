@@ -17,6 +17,7 @@ import { Progress } from './progress.ts';
 import { fromOsError } from './os-errors.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
+import { checkProof, makeProof, type RecordProof } from './proof.ts';
 import { initPipeline } from './init.ts';
 import { reportData } from './report-data.ts';
 import { renderReport } from './report-html.ts';
@@ -198,13 +199,28 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (!values.json) io.stderr.write(`reingest: ${results.length - bad.length} of ${results.length} files match the manifest\n`);
       return bad.length === 0 ? EXIT.ok : EXIT.failed;
     }
+    case 'proof': {
+      const { values, positionals } = parse(rest, { ...COMMON, task: { type: 'string' }, record: { type: 'string' }, manifest: { type: 'string' } }, 'proof');
+      if (values.help) return help(io, 'proof');
+      if (positionals[0] === 'check' && positionals.length === 2) {
+        if (!values.manifest) throw new UsageError('proof check: expected --manifest M, the manifest to check the proof against');
+        const proof = JSON.parse(await readFile(positionals[1]!, 'utf8')) as RecordProof;
+        const r = checkProof(await readManifestFile(values.manifest, '--manifest'), proof);
+        io.stdout.write(values.json ? `${JSON.stringify(r)}\n` : `${r.ok ? 'ok' : 'FAILED'}: ${r.why}\n`);
+        return r.ok ? EXIT.ok : EXIT.failed;
+      }
+      if (positionals.length !== 1 || values.task === undefined || values.record === undefined || !/^\d+$/.test(values.record)) return help(io, 'proof', true);
+      const proof = await makeProof(await readManifestFile(positionals[0]!), values.task, Number(values.record), cacheDir(values.cache, io.env));
+      io.stdout.write(`${JSON.stringify(proof, null, 2)}\n`);
+      return EXIT.ok;
+    }
     case 'attest': {
       const { values, positionals } = parse(rest, COMMON, 'attest');
       if (values.help || positionals.length !== 1) return help(io, 'attest', !values.help);
       return cmdAttest(positionals[0]!, io);
     }
     default: {
-      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards', 'report', 'init'].find((c) => c[0] === command[0]);
+      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards', 'report', 'init', 'proof'].find((c) => c[0] === command[0]);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
     }
   }
