@@ -322,7 +322,10 @@ async function cmdPlan(args: string[], io: Io): Promise<number> {
     io.stdout.write(`${JSON.stringify({ pipeline: pipeline.name, tasks })}\n`);
     return EXIT.ok;
   }
-  for (const t of tasks) io.stdout.write(`${t.id.padEnd(14)} ${t.kind.padEnd(9)} ${(t.key ?? 'pending (segment not yet hashed)').padEnd(71)} ${t.cached ? 'cached' : 'to run'}\n`);
+  // Columns as wide as their longest entry (global-apply ids and kinds are longer than the rest).
+  const idW = Math.max(...tasks.map((t) => t.id.length));
+  const kindW = Math.max(...tasks.map((t) => t.kind.length));
+  for (const t of tasks) io.stdout.write(`${t.id.padEnd(idW)}  ${t.kind.padEnd(kindW)}  ${(t.key ?? 'pending (inputs not yet known)').padEnd(71)} ${t.cached ? 'cached' : 'to run'}\n`);
   const cached = tasks.filter((t) => t.cached).length;
   io.stdout.write(`${tasks.length} tasks, ${cached} cached, ${tasks.length - cached} to run\n`);
   return EXIT.ok;

@@ -85,6 +85,8 @@ t.test('plan lists the DAG with keys and cache state', async (t) => {
   t.equal(before.code, 0, before.stderr);
   t.match(before.stdout, /segment:0 +chain +pending/);
   t.match(before.stdout, /29 tasks, 0 cached, 29 to run/);
+  const starts = before.stdout.split('\n').filter((l) => /sha256:|pending/.test(l)).map((l) => l.search(/sha256:|pending/));
+  t.equal(new Set(starts).size, 1, 'the key column lines up, global-apply rows included');
   await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'out')]);
   const after = await runCli(['plan', SAMPLE_PIPELINE, '--cache', cache, '--json']);
   const plan = JSON.parse(after.stdout) as { tasks: { id: string; key: string | null; cached: boolean }[] };
