@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { v, type GlobalPlan, type GlobalStage } from '../runner/stage.ts';
+import { KeyPartitions } from './dedup/partitions.ts';
 
 /**
  * Deduplication across the whole run: exact (normalised text), URL, and MinHash near-duplicates
@@ -12,6 +13,8 @@ export interface DedupParams {
   readonly exact: boolean;
   readonly url: boolean;
   readonly minhash: { readonly enabled: boolean; readonly ngram: number; readonly buckets: number; readonly hashesPerBucket: number; readonly seed: string };
+  /** Key partitions spilled to the work directory: memory holds one partition's keys (not key material). */
+  readonly partitions: number;
 }
 
 const WORD = /[\p{L}\p{N}]+/gu;
@@ -70,7 +73,7 @@ export const dedup: GlobalStage<DedupParams> = {
   version: '1',
   description: 'Drops exact, same-URL and MinHash near-duplicate documents across the whole run; the first in list order survives.',
   parseParams(raw, field) {
-    const o = v.object(raw, field, ['exact', 'url', 'minhash']);
+    const o = v.object(raw, field, ['exact', 'url', 'minhash', 'partitions']);
     const m = v.object(o.minhash ?? {}, `${field}.minhash`, ['enabled', 'ngram', 'buckets', 'hashesPerBucket', 'seed']);
     return {
       exact: v.boolean(o.exact, `${field}.exact`, true),
@@ -82,35 +85,50 @@ export const dedup: GlobalStage<DedupParams> = {
         hashesPerBucket: v.optionalInteger(m.hashesPerBucket, `${field}.minhash.hashesPerBucket`, 8, 1, 256),
         seed: v.string(m.seed ?? '1', `${field}.minhash.seed`),
       },
+      partitions: v.optionalInteger(o.partitions, `${field}.partitions`, 256, 1, 4096),
     };
   },
+  keyParams: ({ exact, url, minhash }) => ({ exact, url, minhash }),
   async plan(inputs, ctx) {
     const { params } = ctx;
     const perms = permutations(params.minhash.seed, params.minhash.buckets * params.minhash.hashesPerBucket);
-    const seen = new Set<string>();
+    const parts = new KeyPartitions(ctx.workDir, params.partitions);
     const plan = new Map<number, Map<number, string>>();
     let docs = 0;
-    for await (const { segment, records } of inputs) {
-      let ordinal = 0;
-      for await (const rec of records) {
-        const text = typeof rec.text === 'string' ? rec.text : '';
-        const keys: [string, string][] = [];
-        if (params.exact) keys.push(['exact-duplicate', `t:${createHash('sha256').update(normalise(text)).digest('hex').slice(0, 32)}`]);
-        if (params.url && typeof rec.url === 'string') keys.push(['url-duplicate', `u:${rec.url}`]);
-        if (params.minhash.enabled) for (const band of minhashBands(text, params.minhash, perms)) keys.push(['near-duplicate', `m:${band}`]);
-        const hit = keys.find(([, k]) => seen.has(k));
-        for (const [, k] of keys) seen.add(k);
-        if (hit) {
-          let drops = plan.get(segment.index);
-          if (!drops) plan.set(segment.index, (drops = new Map()));
-          drops.set(ordinal, hit[0]);
+    try {
+      // Pass 1: every document's keys, in canonical order, spilled into partitions by key.
+      for await (const { segment, records } of inputs) {
+        let ordinal = 0;
+        for await (const rec of records) {
+          ctx.signal.throwIfAborted();
+          const text = typeof rec.text === 'string' ? rec.text : '';
+          if (params.exact) parts.add(`t:${createHash('sha256').update(normalise(text)).digest('hex').slice(0, 32)}`, segment.index, ordinal, 0);
+          if (params.url && typeof rec.url === 'string') parts.add(`u:${rec.url}`, segment.index, ordinal, 1);
+          if (params.minhash.enabled) for (const band of minhashBands(text, params.minhash, perms)) parts.add(`m:${band}`, segment.index, ordinal, 2);
+          ordinal++;
+          docs++;
         }
-        ordinal++;
-        docs++;
       }
+      // Pass 2, one partition at a time: a document is dropped if any of its keys had an earlier holder; the
+      // reason is its first such key in checking order (exact, url, near), as one seen-set pass decided.
+      const lowest = new Map<number, Map<number, number>>();
+      const { unique, peak } = parts.duplicates((seg, ord, kind) => {
+        let m = lowest.get(seg);
+        if (!m) lowest.set(seg, (m = new Map()));
+        const had = m.get(ord);
+        if (had === undefined || kind < had) m.set(ord, kind);
+      });
+      const REASONS = ['exact-duplicate', 'url-duplicate', 'near-duplicate'];
+      for (const seg of [...lowest.keys()].sort((a, b) => a - b)) {
+        const m = lowest.get(seg)!;
+        plan.set(seg, new Map([...m].sort((a, b) => a[0] - b[0]).map(([ord, kind]) => [ord, REASONS[kind]!])));
+      }
+      ctx.counters.add('documents', docs);
+      ctx.counters.add('keys', unique);
+      ctx.log.debug({ partitions: params.partitions, keys: unique, peakKeysInMemory: peak }, 'dedup plan');
+    } finally {
+      parts.close();
     }
-    ctx.counters.add('documents', docs);
-    ctx.counters.add('keys', seen.size);
     return plan as GlobalPlan;
   },
 };

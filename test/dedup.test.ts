@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import type { DataRecord, SegmentInput } from '../runner/stage.ts';
 import { dedup, minhashBands, permutations } from '../stages/dedup.ts';
@@ -6,7 +9,7 @@ import { stageCtx } from './helpers.ts';
 const para = (seed: number, n = 120) => Array.from({ length: n }, (_, i) => `w${(i * 7 + seed * 13) % 997}x${i}`).join(' ');
 
 async function plan(segments: DataRecord[][], raw: object = {}) {
-  const ctx = stageCtx(dedup.parseParams(raw, 'p'));
+  const ctx = stageCtx(dedup.parseParams(raw, 'p'), { workDir: mkdtempSync(join(tmpdir(), 'reingest-dedup-')) });
   async function* inputs(): AsyncGenerator<SegmentInput> {
     for (const [index, recs] of segments.entries()) {
       async function* records() {
@@ -51,4 +54,21 @@ t.test('MinHash bands are deterministic, seeded, and FineWeb-shaped (14 x 8)', a
   t.equal(bands.length, 14);
   t.same(minhashBands(para(1), p, perms('1')), bands);
   t.notSame(minhashBands(para(1), p, perms('2')), bands, 'another seed, other bands');
+});
+
+t.test('keys spill into partitions on disk: any partition count gives the same plan, and the spill is removed', async (t) => {
+  const segs = [0, 1, 2].map((s) => Array.from({ length: 30 }, (_, i) => ({ url: `https://x.example/${(s * 7 + i) % 40}`, text: para((s * 11 + i) % 17) })));
+  const plans = [];
+  for (const partitions of [1, 7, 256]) plans.push(await plan(segs, { partitions }));
+  t.same(plans[1], plans[0], '7 partitions = 1');
+  t.same(plans[2], plans[0], '256 partitions = 1');
+  t.ok(plans[0]!.length > 0, 'the crafted segments do hold duplicates');
+  const work = mkdtempSync(join(tmpdir(), 'reingest-dedup-'));
+  const ctx = stageCtx(dedup.parseParams({ partitions: 4 }, 'p'), { workDir: work });
+  async function* inputs(): AsyncGenerator<SegmentInput> {
+    yield { segment: { index: 0, path: 's0' }, digest: `sha256:${'0'.repeat(64)}`, records: (async function* () { yield* segs[0]!; })() };
+  }
+  await dedup.plan(inputs(), ctx);
+  t.same(readdirSync(work), [], 'nothing left in the work directory');
+  t.same(dedup.keyParams!(dedup.parseParams({ partitions: 4 }, 'p')), dedup.keyParams!(dedup.parseParams({}, 'p')), 'the partition count is not key material');
 });
