@@ -1,7 +1,8 @@
 import { gunzipSync } from 'node:zlib';
 import { ReingestError, sha256, v, type ListStage, type SegmentRef } from '../runner/stage.ts';
 import { openUrl } from './lib/open-url.ts';
-import { applySelection, parseSelection, rangePastEnd, selectionFromFlag, type Selection } from './lib/selection.ts';
+import { checkPin, parsePin, selectEntries } from './lib/listing-pin.ts';
+import { parseSelection, selectionFromFlag, type Selection } from './lib/selection.ts';
 
 export interface PathListParams {
   /** Path of the listing relative to the mirror, e.g. `crawl-data/CC-MAIN-2025-18/warc.paths.gz`. */
@@ -26,7 +27,7 @@ export const pathList: ListStage<PathListParams> = {
     const o = v.object(raw, field, ['pathList', 'sha256', 'select']);
     return {
       pathList: v.string(o.pathList, `${field}.pathList`, { pattern: /^[A-Za-z0-9._/-]+$/, what: 'a relative path such as crawl-data/CC-MAIN-2025-18/warc.paths.gz' }),
-      sha256: v.optionalString(o.sha256, `${field}.sha256`, { pattern: /^sha256:[0-9a-f]{64}$/, what: 'sha256:<64 hex digits>' }),
+      sha256: parsePin(o.sha256, `${field}.sha256`),
       select: parseSelection(o.select, `${field}.select`),
     };
   },
@@ -50,13 +51,7 @@ export const pathList: ListStage<PathListParams> = {
     }
     const bytes = Buffer.concat(chunks);
     const digest = sha256(bytes);
-    if (params.sha256 !== undefined && params.sha256 !== digest) {
-      throw new ReingestError(
-        'REINGEST_E_PIN_MISMATCH',
-        `${url.href}: the spec pins ${params.sha256} but the listing fetched hashes to ${digest} (${size} bytes); the source changed or the mirror serves another file`,
-        { where: url.href },
-      );
-    }
+    checkPin(params.sha256, digest, size, url, 'the listing fetched');
     const text = (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString('utf8');
     const lines = text.split('\n');
     if (lines.at(-1) === '') lines.pop();
@@ -70,9 +65,7 @@ export const pathList: ListStage<PathListParams> = {
         );
       }
     });
-    const past = rangePastEnd(lines.length, params.select);
-    if (past) throw new ReingestError('REINGEST_E_PATH_LIST', `${url.href}: ${past}`, { where: url.href });
-    for (const i of applySelection(lines.length, params.select)) segments.push({ index: i, path: lines[i]! });
+    for (const i of selectEntries(lines.length, params.select, 'REINGEST_E_PATH_LIST', url.href)) segments.push({ index: i, path: lines[i]! });
     if (segments.length === 0) {
       throw new ReingestError('REINGEST_E_PATH_LIST', `${url.href}: the selection ${JSON.stringify(params.select)} picks no segment of the ${lines.length} listed`, { where: url.href });
     }

@@ -1,5 +1,6 @@
 import { ReingestError, v, type FetchStage, type ListStage, type SegmentRef } from '../runner/stage.ts';
-import { applySelection, parseSelection, rangePastEnd, selectionFromFlag, type Selection } from './lib/selection.ts';
+import { checkPin, parsePin, selectEntries } from './lib/listing-pin.ts';
+import { parseSelection, selectionFromFlag, type Selection } from './lib/selection.ts';
 import { listZip, materializeZip, streamZipEntry, zipPathFor, type ZipLimits } from './lib/zip-file.ts';
 
 /*
@@ -39,7 +40,7 @@ export const zipEntries: ListStage<ZipEntriesParams> = {
     const o = v.object(raw, field, ['zip', 'sha256', 'include', 'select', 'maxRatio', 'maxEntryBytes']);
     return {
       zip: v.string(o.zip, `${field}.zip`, { pattern: /^[A-Za-z0-9._/-]+\.zip$/, what: 'a relative path to a .zip file' }),
-      sha256: v.optionalString(o.sha256, `${field}.sha256`, { pattern: /^sha256:[0-9a-f]{64}$/, what: 'sha256:<64 hex digits>' }),
+      sha256: parsePin(o.sha256, `${field}.sha256`),
       include: o.include === undefined ? ['.warc.gz', '.warc', '.warc.wet.gz', '.wet.gz'] : v.array(o.include, `${field}.include`).map((s, i) => v.string(s, `${field}.include[${i}]`)),
       select: parseSelection(o.select, `${field}.select`),
       ...limits(o, field),
@@ -56,18 +57,14 @@ export const zipEntries: ListStage<ZipEntriesParams> = {
     const url = new URL(params.zip, ctx.mirror);
     const { sha256Hex, size } = await materializeZip(url, ctx.workDir, ctx.signal, ctx.log);
     const digest = `sha256:${sha256Hex}` as const;
-    if (params.sha256 !== undefined && params.sha256 !== digest) {
-      throw new ReingestError('REINGEST_E_PIN_MISMATCH', `${url.href}: the spec pins ${params.sha256} but the archive hashes to ${digest} (${size} bytes)`, { where: url.href });
-    }
+    checkPin(params.sha256, digest, size, url, 'the archive');
     const entries = (await listZip(zipPathFor(ctx.workDir, sha256Hex), params.zip, params))
       .filter((e) => params.include.some((suffix) => e.name.endsWith(suffix)))
       .sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
     if (entries.length === 0) {
       throw new ReingestError('REINGEST_E_ZIP', `${params.zip}: no entry ends with ${params.include.join(', ')}; check include`, { where: params.zip });
     }
-    const past = rangePastEnd(entries.length, params.select);
-    if (past) throw new ReingestError('REINGEST_E_ZIP', `${params.zip}: ${past}`, { where: params.zip });
-    const segments: SegmentRef[] = applySelection(entries.length, params.select).map((i) => ({ index: i, path: `${params.zip}${SEP}${entries[i]!.name}` }));
+    const segments: SegmentRef[] = selectEntries(entries.length, params.select, 'REINGEST_E_ZIP', params.zip).map((i) => ({ index: i, path: `${params.zip}${SEP}${entries[i]!.name}` }));
     return { listing: { path: params.zip, size, sha256: digest }, segments };
   },
 };
