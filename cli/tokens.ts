@@ -1,5 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { StreamDigest } from '../cache/digest.ts';
@@ -86,7 +86,6 @@ async function hashFile(path: string, gunzip: boolean): Promise<string> {
 }
 
 async function walkFiles(root: string, sub = ''): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
   const out: string[] = [];
   for (const e of await readdir(join(root, sub), { withFileTypes: true })) {
     const rel = sub === '' ? e.name : `${sub}/${e.name}`;

@@ -21,7 +21,7 @@ import { withMirror } from './local-mirror.ts';
 import { formatManifest, manifestTask, pipelineIdentity, rootOf, type Manifest, type ManifestTask } from './manifest.ts';
 import { runDag, type DagNode } from './scheduler.ts';
 import { Slots } from './slots.ts';
-import { startSegmentWorkers } from './worker-pool.ts';
+import { segmentWorkersFor } from './worker-pool.ts';
 import type { ResolvedPipeline } from './spec.ts';
 import type { TaskResult } from './task-result.ts';
 
@@ -81,138 +81,128 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
       ...(opts.remoteCache ? { remote: new HttpRemoteCache(opts.remoteCache) } : {}),
     };
     const list = await guard('list', () => runList(env, p, opts.signal));
-    const pool =
-      opts.workers && opts.workers.count > 0 && list.list.segments.length > 1
-        ? startSegmentWorkers(
-            { registry: opts.workers.registry, cacheDir: opts.cacheDir, remoteCache: opts.remoteCache, logLevel: opts.log.level },
-            p,
-            mirror,
-            Math.min(opts.workers.count, list.list.segments.length),
-            env.emit,
-            slots,
-          )
-        : null;
+    const pool = segmentWorkersFor(opts, p, mirror, list.list.segments.length, env.emit, slots);
     try {
-    const segments: SegmentOutcome[] = new Array(list.list.segments.length);
-    const aggregates: { result: TaskResult; cached: boolean }[] = new Array(p.aggregate.length);
-    const nodes: DagNode[] = list.list.segments.map((seg, i) => ({
-      id: `segment:${seg.index}`,
-      deps: [],
-      run: async (signal) => {
-        segments[i] = pool ? await pool.run(list.list.listing.sha256, seg, signal) : await runSegment(env, p, list.list.listing.sha256, seg, signal);
-      },
-    }));
-    // Segment i's records as global step g sees them: its chain's output, or global step g-1's applied version.
-    const outputAt = (g: number, i: number): Digest => (g === 0 ? segments[i]!.chain.output.digest : applied[g - 1]![i]!.result.output.digest);
-    const inputsAt = (g: number) => segments.map((s, i) => ({ segment: s.segment, output: outputAt(g, i) }));
-    const plans: PlanOutcome[] = [];
-    const applied: { result: TaskResult; cached: boolean }[][] = [];
-    let layer = nodes.map((n) => n.id);
-    p.global.forEach((step, g) => {
-      const planId = `global:${g}`;
-      nodes.push({
-        id: planId,
-        deps: layer,
+      const segments: SegmentOutcome[] = new Array(list.list.segments.length);
+      const aggregates: { result: TaskResult; cached: boolean }[] = new Array(p.aggregate.length);
+      const nodes: DagNode[] = list.list.segments.map((seg, i) => ({
+        id: `segment:${seg.index}`,
+        deps: [],
         run: async (signal) => {
-          plans[g] = await timed(step.stage.name, () => runGlobalPlan(env, step, g, inputsAt(g), signal));
-          applied[g] = new Array(segments.length);
+          segments[i] = pool ? await pool.run(list.list.listing.sha256, seg, signal) : await runSegment(env, p, list.list.listing.sha256, seg, signal);
         },
-      });
-      layer = list.list.segments.map((seg, i) => {
-        const id = `apply:${g}:${seg.index}`;
+      }));
+      // Segment i's records as global step g sees them: its chain's output, or global step g-1's applied version.
+      const outputAt = (g: number, i: number): Digest => (g === 0 ? segments[i]!.chain.output.digest : applied[g - 1]![i]!.result.output.digest);
+      const inputsAt = (g: number) => segments.map((s, i) => ({ segment: s.segment, output: outputAt(g, i) }));
+      const plans: PlanOutcome[] = [];
+      const applied: { result: TaskResult; cached: boolean }[][] = [];
+      let layer = nodes.map((n) => n.id);
+      p.global.forEach((step, g) => {
+        const planId = `global:${g}`;
         nodes.push({
-          id,
-          deps: [planId],
+          id: planId,
+          deps: layer,
           run: async (signal) => {
-            const input = outputAt(g, i);
-            const plan = { digest: plans[g]!.result.output.digest, drops: plans[g]!.plan.get(seg.index) };
-            applied[g]![i] = await timed(step.stage.name, () => runGlobalApply(env, step, g, seg, input, plan, signal));
+            plans[g] = await timed(step.stage.name, () => runGlobalPlan(env, step, g, inputsAt(g), signal));
+            applied[g] = new Array(segments.length);
           },
         });
-        return id;
+        layer = list.list.segments.map((seg, i) => {
+          const id = `apply:${g}:${seg.index}`;
+          nodes.push({
+            id,
+            deps: [planId],
+            run: async (signal) => {
+              const input = outputAt(g, i);
+              const plan = { digest: plans[g]!.result.output.digest, drops: plans[g]!.plan.get(seg.index) };
+              applied[g]![i] = await timed(step.stage.name, () => runGlobalApply(env, step, g, seg, input, plan, signal));
+            },
+          });
+          return id;
+        });
       });
-    });
-    p.aggregate.forEach((step, a) => {
-      nodes.push({
-        id: `aggregate:${a}`,
-        deps: layer,
-        run: async (signal) => {
-          aggregates[a] = await timed(`${step.stage.name} -> ${step.output}`, () => runAggregate(env, step, a, inputsAt(p.global.length), signal));
-        },
+      p.aggregate.forEach((step, a) => {
+        nodes.push({
+          id: `aggregate:${a}`,
+          deps: layer,
+          run: async (signal) => {
+            aggregates[a] = await timed(`${step.stage.name} -> ${step.output}`, () => runAggregate(env, step, a, inputsAt(p.global.length), signal));
+          },
+        });
       });
-    });
-    env.emit({ type: 'run-plan', tasks: nodes.length + 1, segments: list.list.segments.length });
-    const outcome = await runDag(nodes, { concurrency: opts.concurrency, signal: opts.signal, ...(opts.shuffleSeed === undefined ? {} : { shuffleSeed: opts.shuffleSeed }) });
-    if (outcome.status === 'aborted') {
-      throw new ReingestError('REINGEST_E_INTERRUPTED', 'the run was interrupted; finished tasks are cached, rerun the same command to resume');
-    }
-    if (outcome.status === 'failed') {
-      const first = outcome.failures[0]!;
-      for (const f of outcome.failures) env.emit({ type: 'task-failed', id: f.id, code: isReingestError(f.error) ? f.error.code : 'internal' });
-      throw isReingestError(first.error) ? first.error : Object.assign(first.error as Error, { task: first.id });
-    }
-
-    const tasks: ManifestTask[] = [manifestTask('list', undefined, list.result)];
-    for (const s of segments) {
-      const seg = { index: s.segment.index, path: s.segment.path };
-      tasks.push(manifestTask(`fetch:${seg.index}`, seg, s.fetch), manifestTask(`segment:${seg.index}`, seg, s.chain));
-    }
-    plans.forEach((plan, g) => {
-      tasks.push(manifestTask(`global:${g}`, undefined, plan.result));
-      applied[g]!.forEach((a, i) => tasks.push(manifestTask(`apply:${g}:${segments[i]!.segment.index}`, { index: segments[i]!.segment.index, path: segments[i]!.segment.path }, a.result)));
-    });
-    aggregates.forEach((a, i) => tasks.push(manifestTask(`aggregate:${i}`, undefined, a.result)));
-    const ran = [list.cached, ...segments.map((s) => s.cached), ...plans.map((x) => x.cached), ...applied.flat().map((x) => x.cached), ...aggregates.map((a) => a.cached)];
-    const cachedCount = ran.filter(Boolean).length;
-
-    await mkdir(opts.outDir, { recursive: true });
-    const outputs = [];
-    for (const [i, step] of p.aggregate.entries()) {
-      const out = aggregates[i]!.result.output;
-      if (step.stage.kind === 'files') {
-        // The output is a directory of files named by the stage; it is replaced as a whole.
-        const dir = join(opts.outDir, step.output);
-        await rm(dir, { recursive: true, force: true });
-        await mkdir(dir, { recursive: true });
-        const index = await readFilesIndex({ store }, out.digest, opts.signal ?? new AbortController().signal);
-        for (const f of index.files) {
-          const name = f.compress === 'gzip' ? `${f.name}.gz` : f.name;
-          if (f.compress === 'gzip') await atomicGzip(store.objectPath(f.digest), join(dir, name));
-          else await atomicCopy(store.objectPath(f.digest), join(dir, name));
-          outputs.push({ file: `${step.output}/${name}`, digest: f.digest, size: f.size, ...(f.compress ? { compression: f.compress } : {}), facts: f.facts });
-        }
-      } else {
-        await atomicCopy(store.objectPath(out.digest), join(opts.outDir, step.output));
-        outputs.push({ file: step.output, digest: out.digest, size: out.bytes });
+      env.emit({ type: 'run-plan', tasks: nodes.length + 1, segments: list.list.segments.length });
+      const outcome = await runDag(nodes, { concurrency: opts.concurrency, signal: opts.signal, ...(opts.shuffleSeed === undefined ? {} : { shuffleSeed: opts.shuffleSeed }) });
+      if (outcome.status === 'aborted') {
+        throw new ReingestError('REINGEST_E_INTERRUPTED', 'the run was interrupted; finished tasks are cached, rerun the same command to resume');
       }
-    }
-    const manifest: Manifest = {
-      schema: 'reingest-manifest/1',
-      tool: { name: 'reingest', version: opts.toolVersion },
-      pipeline: pipelineIdentity(p),
-      inputs: {
-        listing: list.list.listing,
-        segments: segments.map((s) => ({ index: s.segment.index, path: s.segment.path, size: s.fetch.output.bytes, sha256: s.fetch.output.digest })),
-      },
-      tasks,
-      outputs,
-      root: rootOf(tasks),
-      runFacts: {
-        host: hostname(),
-        node: process.version,
-        platform: `${process.platform}-${process.arch}`,
-        startedAt: new Date(started).toISOString(),
-        wallMs: Date.now() - started,
-        concurrency: opts.concurrency,
-        tasksRun: ran.length - cachedCount,
-        tasksCached: cachedCount,
-        mirror: 'localDir' in p.mirror ? `${pathToFileURL(p.mirror.localDir).href}/` : p.mirror.url,
-        stageMs,
-      },
-    };
-    const manifestPath = join(opts.outDir, 'manifest.json');
-    await atomicWrite(manifestPath, formatManifest(manifest));
-    return { root: manifest.root, manifestPath, manifest };
+      if (outcome.status === 'failed') {
+        const first = outcome.failures[0]!;
+        for (const f of outcome.failures) env.emit({ type: 'task-failed', id: f.id, code: isReingestError(f.error) ? f.error.code : 'internal' });
+        throw isReingestError(first.error) ? first.error : Object.assign(first.error as Error, { task: first.id });
+      }
+
+      const tasks: ManifestTask[] = [manifestTask('list', undefined, list.result)];
+      for (const s of segments) {
+        const seg = { index: s.segment.index, path: s.segment.path };
+        tasks.push(manifestTask(`fetch:${seg.index}`, seg, s.fetch), manifestTask(`segment:${seg.index}`, seg, s.chain));
+      }
+      plans.forEach((plan, g) => {
+        tasks.push(manifestTask(`global:${g}`, undefined, plan.result));
+        applied[g]!.forEach((a, i) => tasks.push(manifestTask(`apply:${g}:${segments[i]!.segment.index}`, { index: segments[i]!.segment.index, path: segments[i]!.segment.path }, a.result)));
+      });
+      aggregates.forEach((a, i) => tasks.push(manifestTask(`aggregate:${i}`, undefined, a.result)));
+      const ran = [list.cached, ...segments.map((s) => s.cached), ...plans.map((x) => x.cached), ...applied.flat().map((x) => x.cached), ...aggregates.map((a) => a.cached)];
+      const cachedCount = ran.filter(Boolean).length;
+
+      await mkdir(opts.outDir, { recursive: true });
+      const outputs = [];
+      for (const [i, step] of p.aggregate.entries()) {
+        const out = aggregates[i]!.result.output;
+        if (step.stage.kind === 'files') {
+          // The output is a directory of files named by the stage; it is replaced as a whole.
+          const dir = join(opts.outDir, step.output);
+          await rm(dir, { recursive: true, force: true });
+          await mkdir(dir, { recursive: true });
+          const index = await readFilesIndex({ store }, out.digest, opts.signal ?? new AbortController().signal);
+          for (const f of index.files) {
+            const name = f.compress === 'gzip' ? `${f.name}.gz` : f.name;
+            if (f.compress === 'gzip') await atomicGzip(store.objectPath(f.digest), join(dir, name));
+            else await atomicCopy(store.objectPath(f.digest), join(dir, name));
+            outputs.push({ file: `${step.output}/${name}`, digest: f.digest, size: f.size, ...(f.compress ? { compression: f.compress } : {}), facts: f.facts });
+          }
+        } else {
+          await atomicCopy(store.objectPath(out.digest), join(opts.outDir, step.output));
+          outputs.push({ file: step.output, digest: out.digest, size: out.bytes });
+        }
+      }
+      const manifest: Manifest = {
+        schema: 'reingest-manifest/1',
+        tool: { name: 'reingest', version: opts.toolVersion },
+        pipeline: pipelineIdentity(p),
+        inputs: {
+          listing: list.list.listing,
+          segments: segments.map((s) => ({ index: s.segment.index, path: s.segment.path, size: s.fetch.output.bytes, sha256: s.fetch.output.digest })),
+        },
+        tasks,
+        outputs,
+        root: rootOf(tasks),
+        runFacts: {
+          host: hostname(),
+          node: process.version,
+          platform: `${process.platform}-${process.arch}`,
+          startedAt: new Date(started).toISOString(),
+          wallMs: Date.now() - started,
+          concurrency: opts.concurrency,
+          tasksRun: ran.length - cachedCount,
+          tasksCached: cachedCount,
+          mirror: 'localDir' in p.mirror ? `${pathToFileURL(p.mirror.localDir).href}/` : p.mirror.url,
+          stageMs,
+        },
+      };
+      const manifestPath = join(opts.outDir, 'manifest.json');
+      await atomicWrite(manifestPath, formatManifest(manifest));
+      return { root: manifest.root, manifestPath, manifest };
     } finally {
       await pool?.close();
     }

@@ -5,7 +5,7 @@ import { digestHex } from '../cache/digest.ts';
 import { HttpRemoteCache } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { Slots } from './slots.ts';
-import { startSegmentWorkers } from './worker-pool.ts';
+import { segmentWorkersFor } from './worker-pool.ts';
 import { isReingestError, ReingestError } from './errors.ts';
 import type { ExecEnv } from './exec-common.ts';
 import { guard } from './exec-common.ts';
@@ -66,35 +66,32 @@ export async function runShard(p: ResolvedPipeline, shard: ShardSpec, opts: Omit
     const env: ExecEnv = { store, mirror, log: opts.log, emit: opts.emit ?? (() => {}), acquire: slots.acquire, ...(opts.remoteCache ? { remote: new HttpRemoteCache(opts.remoteCache) } : {}) };
     const list = await guard('list', () => runList(env, p, opts.signal));
     const mine = list.list.segments.filter((_, position) => position % shard.count === shard.index);
-    const pool =
-      opts.workers && opts.workers.count > 0 && mine.length > 1
-        ? startSegmentWorkers({ registry: opts.workers.registry, cacheDir: opts.cacheDir, remoteCache: opts.remoteCache, logLevel: opts.log.level }, p, mirror, Math.min(opts.workers.count, mine.length), env.emit, slots)
-        : null;
+    const pool = segmentWorkersFor(opts, p, mirror, mine.length, env.emit, slots);
     try {
-    const done: ShardSummary['segments'][number][] = new Array(mine.length);
-    const outcome = await runDag(
-      mine.map((seg, i) => ({
-        id: `segment:${seg.index}`,
-        deps: [],
-        run: async (signal) => {
-          const s = pool ? await pool.run(list.list.listing.sha256, seg, signal) : await runSegment(env, p, list.list.listing.sha256, seg, signal);
-          done[i] = { index: seg.index, path: seg.path, chainKey: s.chain.key, output: s.chain.output.digest, cached: s.cached };
-        },
-      })),
-      { concurrency: opts.concurrency, signal: opts.signal },
-    );
-    if (outcome.status === 'aborted') throw new ReingestError('REINGEST_E_INTERRUPTED', `shard ${shard.index}/${shard.count} was interrupted; rerun it to resume`);
-    if (outcome.status === 'failed') {
-      const e = outcome.failures[0]!.error;
-      throw isReingestError(e) ? e : Object.assign(e as Error, { task: outcome.failures[0]!.id });
-    }
-    const summary: ShardSummary = { shard, segments: done };
-    const dir = markerDir(store, list.result.key, shard.count);
-    await mkdir(dir, { recursive: true });
-    const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-    await writeFile(tmp, `${JSON.stringify(summary)}\n`, { flush: true });
-    await rename(tmp, join(dir, `${shard.index}.json`));
-    return summary;
+      const done: ShardSummary['segments'][number][] = new Array(mine.length);
+      const outcome = await runDag(
+        mine.map((seg, i) => ({
+          id: `segment:${seg.index}`,
+          deps: [],
+          run: async (signal) => {
+            const s = pool ? await pool.run(list.list.listing.sha256, seg, signal) : await runSegment(env, p, list.list.listing.sha256, seg, signal);
+            done[i] = { index: seg.index, path: seg.path, chainKey: s.chain.key, output: s.chain.output.digest, cached: s.cached };
+          },
+        })),
+        { concurrency: opts.concurrency, signal: opts.signal },
+      );
+      if (outcome.status === 'aborted') throw new ReingestError('REINGEST_E_INTERRUPTED', `shard ${shard.index}/${shard.count} was interrupted; rerun it to resume`);
+      if (outcome.status === 'failed') {
+        const e = outcome.failures[0]!.error;
+        throw isReingestError(e) ? e : Object.assign(e as Error, { task: outcome.failures[0]!.id });
+      }
+      const summary: ShardSummary = { shard, segments: done };
+      const dir = markerDir(store, list.result.key, shard.count);
+      await mkdir(dir, { recursive: true });
+      const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
+      await writeFile(tmp, `${JSON.stringify(summary)}\n`, { flush: true });
+      await rename(tmp, join(dir, `${shard.index}.json`));
+      return summary;
     } finally {
       await pool?.close();
     }

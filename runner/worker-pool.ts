@@ -144,23 +144,32 @@ function revive(e: WireError, segment: SegmentRef): Error {
   return Object.assign(err, { task: `segment:${segment.index}` });
 }
 
-/** Starts workers for a pipeline's segment chain, as run and shard runs both need. */
-export function startSegmentWorkers(
-  opts: { readonly registry: WorkerInit['registry']; readonly cacheDir: string; readonly remoteCache?: string | undefined; readonly logLevel: string },
+/**
+ * Workers for a pipeline's segment chain when the run asked for them and has more than one segment to
+ * spread (one worker per segment at most); null means run the chains on this thread. Run and shard runs share it.
+ */
+export function segmentWorkersFor(
+  opts: {
+    readonly workers?: { readonly count: number; readonly registry: WorkerInit['registry'] } | undefined;
+    readonly cacheDir: string;
+    readonly remoteCache?: string | undefined;
+    readonly log: { readonly level: string };
+  },
   p: Pick<ResolvedPipeline, 'segment' | 'pins'>,
   mirror: string,
-  count: number,
+  segments: number,
   emit: (e: RunEvent) => void,
   shared: Slots,
-): SegmentWorkers {
+): SegmentWorkers | null {
+  if (!opts.workers || opts.workers.count <= 0 || segments <= 1) return null;
   const init: WorkerInit = {
-    registry: opts.registry,
+    registry: opts.workers.registry,
     steps: p.segment.map((s) => ({ stage: s.stage.name, params: s.params })),
     ...(p.pins ? { pins: [...p.pins] } : {}),
     cacheDir: opts.cacheDir,
     mirror,
     ...(opts.remoteCache ? { remoteCache: opts.remoteCache } : {}),
-    logLevel: opts.logLevel,
+    logLevel: opts.log.level,
   };
-  return new SegmentWorkers(count, init, emit, shared);
+  return new SegmentWorkers(Math.min(opts.workers.count, segments), init, emit, shared);
 }
