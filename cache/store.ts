@@ -78,6 +78,13 @@ export class ObjectStore {
     if (got !== d) throw new CorruptObjectError(d, got, this.objectPath(d));
   }
 
+  /** A whole (small) object as one buffer, re-hashed like read(): indexes, lists, plans. */
+  async readAll(d: Digest, signal?: AbortSignal): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const chunk of this.read(d, signal)) parts.push(Buffer.from(chunk));
+    return Buffer.concat(parts);
+  }
+
   /** Re-hashes one stored object. Returns the digest actually found, or null when it is missing. */
   async rehash(d: Digest): Promise<Digest | null> {
     const h = new StreamDigest();

@@ -27,9 +27,7 @@ async function readAll(store: ObjectStore, d: Digest): Promise<Buffer> {
   if (!(await store.has(d))) {
     throw new ReingestError('REINGEST_E_PROOF', `object ${d} is not in the cache ${store.root}; pass the --cache that made the manifest`, { where: d });
   }
-  const parts: Buffer[] = [];
-  for await (const c of store.read(d)) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
+  return store.readAll(d);
 }
 
 export async function makeProof(m: Manifest, taskId: string, index: number, cacheDir: string): Promise<RecordProof> {

@@ -99,7 +99,5 @@ async function storeFiles(
 
 /** Reads a multi-file output's index back from the store. */
 export async function readFilesIndex(env: Pick<ExecEnv, 'store'>, digest: Digest, signal: AbortSignal): Promise<FilesIndex> {
-  const parts: Buffer[] = [];
-  for await (const chunk of env.store.read(digest, signal)) parts.push(Buffer.from(chunk));
-  return JSON.parse(Buffer.concat(parts).toString('utf8')) as FilesIndex;
+  return JSON.parse((await env.store.readAll(digest, signal)).toString('utf8')) as FilesIndex;
 }

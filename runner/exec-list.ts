@@ -52,9 +52,7 @@ export async function runList(env: ExecEnv, p: ResolvedPipeline, signal: AbortSi
 }
 
 async function readList(env: ExecEnv, d: Digest, signal: AbortSignal): Promise<ListOutput> {
-  const parts: Buffer[] = [];
-  for await (const c of env.store.read(d, signal)) parts.push(Buffer.from(c));
-  const list = JSON.parse(Buffer.concat(parts).toString('utf8')) as ListOutput;
+  const list = JSON.parse((await env.store.readAll(d, signal)).toString('utf8')) as ListOutput;
   if (!isDigest(list.listing?.sha256) || !Array.isArray(list.segments)) throw new Error(`Internal error: stored list ${d} has an unexpected shape`);
   return list;
 }

@@ -7,9 +7,7 @@ import { firstDifferentRecord, RecordIndex } from './record-index.ts';
 async function readObject(stores: readonly ObjectStore[], d: Digest): Promise<Buffer | null> {
   for (const store of stores) {
     if (!(await store.has(d))) continue;
-    const parts: Buffer[] = [];
-    for await (const chunk of store.read(d)) parts.push(Buffer.from(chunk));
-    return Buffer.concat(parts);
+    return store.readAll(d);
   }
   return null;
 }
