@@ -20,6 +20,8 @@ Commands:
   compare <a> <b>       where two manifests diverge (stage, segment), without running anything
   proof <manifest> --task T --record N
                         one record with its Merkle audit path; \`proof check P --manifest M\` checks it
+  exclusions <manifest> every dropped document with its stage and reason, as JSON lines
+                        (--stage S, --reason R to narrow)
   attest <manifest>     an in-toto Statement v1 with a SLSA provenance v1 predicate, on stdout
   report <manifest>     one self-contained HTML page: DAG, document funnel, languages, tokens per
                         shard, time per stage, pinned inputs, outputs (-o FILE)
@@ -117,6 +119,18 @@ record needed. Exit status of check: 0 the record is in the manifest, 1 it is no
 Example:
   reingest proof out/sample/manifest.json --task segment:3 --record 5 > p.json
   reingest proof check p.json --manifest out/sample/manifest.json
+`,
+  exclusions: `reingest exclusions <manifest> [--stage S] [--reason R] [--cache DIR]
+
+Prints every document the run dropped, one JSON line each, in the manifest's order (task, then stage, then
+the order the stage dropped them): {"task","segment","stage","reason","id","url"} — id is the WARC-Record-ID,
+url the page's. Read from the cache that made the run; each list is re-hashed against the digest the
+manifest records for it (an edge's "exclusions"). A count per stage/reason goes to stderr. WARC records
+that never were documents (requests, metadata, non-HTML responses) are counted in the manifest, not listed.
+
+Examples:
+  reingest exclusions out/sample/manifest.json --stage gopher-quality | head
+  reingest exclusions out/sample/manifest.json --reason near-duplicate | wc -l
 `,
   init: `reingest init <name> [--dir DIR]
 

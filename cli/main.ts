@@ -6,6 +6,7 @@ import { isDigest, type Digest } from '../cache/digest.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { EXIT, isReingestError, ReingestError } from '../runner/errors.ts';
 import type { Manifest } from '../runner/manifest.ts';
+import { edgeObjects } from '../runner/task-result.ts';
 import { planPipeline } from '../runner/plan.ts';
 import { runPipeline } from '../runner/run.ts';
 import { loadPipeline, parseMirror, selectSegments, type ResolvedPipeline } from '../runner/spec.ts';
@@ -18,6 +19,7 @@ import { fromOsError } from './os-errors.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
 import { checkProof, makeProof, type RecordProof } from './proof.ts';
+import { listExclusions } from './exclusions.ts';
 import { initPipeline } from './init.ts';
 import { reportData } from './report-data.ts';
 import { renderReport } from './report-html.ts';
@@ -214,13 +216,21 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       io.stdout.write(`${JSON.stringify(proof, null, 2)}\n`);
       return EXIT.ok;
     }
+    case 'exclusions': {
+      const { values, positionals } = parse(rest, { ...COMMON, stage: { type: 'string' }, reason: { type: 'string' } }, 'exclusions');
+      if (values.help || positionals.length !== 1) return help(io, 'exclusions', !values.help);
+      const byReason = await listExclusions(await readManifestFile(positionals[0]!), cacheDir(values.cache, io.env), { stage: values.stage, reason: values.reason }, io.stdout, io.signal);
+      const total = [...byReason.values()].reduce((a, b) => a + b, 0);
+      io.stderr.write(`reingest: ${total} dropped documents${total ? `: ${[...byReason].map(([k, n]) => `${k}=${n}`).join(' ')}` : ''}\n`);
+      return EXIT.ok;
+    }
     case 'attest': {
       const { values, positionals } = parse(rest, COMMON, 'attest');
       if (values.help || positionals.length !== 1) return help(io, 'attest', !values.help);
       return cmdAttest(positionals[0]!, io);
     }
     default: {
-      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards', 'report', 'init', 'proof'].find((c) => c[0] === command[0]);
+      const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards', 'report', 'init', 'proof', 'exclusions'].find((c) => c[0] === command[0]);
       throw new UsageError(`unknown command ${JSON.stringify(command)}${hint ? `; did you mean "${hint}"?` : ''}. See \`reingest --help\``);
     }
   }
@@ -374,10 +384,7 @@ async function cmdCache(args: string[], io: Io): Promise<number> {
 function addManifestRefs(m: Manifest, keep: { objects: Set<Digest>; actions: Set<Digest> }): void {
   for (const t of m.tasks) {
     if (isDigest(t.key)) keep.actions.add(t.key);
-    for (const e of [...t.edges, t.output]) {
-      if (e.stored && isDigest(e.digest)) keep.objects.add(e.digest);
-      if (e.recordIndex && isDigest(e.recordIndex)) keep.objects.add(e.recordIndex);
-    }
+    for (const e of [...t.edges, t.output]) for (const d of edgeObjects(e)) if (isDigest(d)) keep.objects.add(d);
   }
 }
 

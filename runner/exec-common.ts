@@ -12,7 +12,7 @@ import { RecordIndex, RecordIndexBuilder } from './record-index.ts';
 import type { Acquire } from './slots.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { SegmentInput, SegmentRef, StageContext } from './stage.ts';
-import { parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
+import { edgeObjects, parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
 
 /** Typed events for progress displays and NDJSON consumers. */
 export type RunEvent =
@@ -94,8 +94,7 @@ export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boo
 
 /** Every stored object a task made: its output and, for multi-file outputs, each file. */
 function storedDigests(result: TaskResult): Set<Digest> {
-  const edges = [result.output, ...result.edges];
-  return new Set([...edges.filter((e) => e.stored).map((e) => e.digest), ...edges.flatMap((e) => (e.recordIndex ? [e.recordIndex] : []))]);
+  return new Set([result.output, ...result.edges].flatMap(edgeObjects));
 }
 
 /**
@@ -183,11 +182,15 @@ export class RecordEdge {
   readonly index = new RecordIndexBuilder();
 }
 
-/** Stores an edge's per-record index and returns the fields its Edge carries (recordsRoot, recordIndex). */
-export async function storeRecordIndex(env: ExecEnv, acc: RecordEdge): Promise<Pick<Edge, 'recordsRoot' | 'recordIndex'>> {
+/**
+ * Stores what a record edge carries beside its digest — the per-record index, and the documents its stage
+ * dropped when there were any — and returns those Edge fields.
+ */
+export async function storeEdgeObjects(env: ExecEnv, acc: RecordEdge, counters: CounterSet): Promise<Pick<Edge, 'recordsRoot' | 'recordIndex' | 'exclusions'>> {
   const bytes = acc.index.bytes();
   const { digest } = await env.store.putBytes(bytes);
-  return { recordsRoot: new RecordIndex(bytes).root(), recordIndex: digest };
+  const exclusions = counters.excluded.length > 0 ? (await env.store.putBytes(Buffer.concat(counters.excluded.map((x) => encodeFrame({ ...x }))))).digest : undefined;
+  return { recordsRoot: new RecordIndex(bytes).root(), recordIndex: digest, ...(exclusions ? { exclusions } : {}) };
 }
 
 /**
@@ -222,7 +225,7 @@ export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdg
   }
 }
 
-export function edge(stage: string, digest: Digest, bytes: number, stored: boolean, extra: Partial<Pick<Edge, 'records' | 'counters' | 'recordsRoot' | 'recordIndex'>> = {}): Edge {
+export function edge(stage: string, digest: Digest, bytes: number, stored: boolean, extra: Partial<Pick<Edge, 'records' | 'counters' | 'recordsRoot' | 'recordIndex' | 'exclusions'>> = {}): Edge {
   return { stage, digest, bytes, stored, ...extra };
 }
 
@@ -261,7 +264,7 @@ export async function storeRecordTask(
     await writer.abort();
     throw err;
   }
-  const out = edge(task.stage, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: task.counters.toJSON(), ...(await storeRecordIndex(env, acc)) });
+  const out = edge(task.stage, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: task.counters.toJSON(), ...(await storeEdgeObjects(env, acc, task.counters)) });
   const result: TaskResult = { schema: 'reingest-action/1', key: task.key, preimage: task.preimage, edges: [out], output: out };
   await record(env, result, task.id);
   env.emit({ type: 'task-done', id: task.id, key: task.key, bytesIn: 0 });

@@ -70,7 +70,7 @@ export async function runGlobalApply(
     for await (const rec of decodeFrames(env.store.read(input, signal))) {
       const reason = plan.drops?.get(ordinal++);
       if (reason === undefined) yield rec;
-      else ctx.counters.drop(reason);
+      else ctx.counters.drop(reason, rec);
     }
   }
   const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: step.stage.name, counters: ctx.counters }, kept(), signal);

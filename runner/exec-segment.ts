@@ -1,6 +1,6 @@
 import { StreamDigest, type Digest } from '../cache/digest.ts';
 import { ReingestError, RestartSegment } from './errors.ts';
-import { drain, edge, lookup, record, RecordEdge, StreamTimer, stageContext, storeRecordIndex, tapBytes, tapRecords, type ExecEnv } from './exec-common.ts';
+import { drain, edge, lookup, record, RecordEdge, StreamTimer, stageContext, storeEdgeObjects, tapBytes, tapRecords, type ExecEnv } from './exec-common.ts';
 import { chainPreimage, fetchPreimage, taskKey } from './keys.ts';
 import type { DataRecord } from './record-codec.ts';
 import type { ResolvedPipeline } from './spec.ts';
@@ -125,7 +125,7 @@ export async function runSegment(env: ExecEnv, p: Pick<ResolvedPipeline, 'segmen
     const edges: Edge[] = [];
     for (const [i, acc] of recordEdges.entries()) {
       const digest = acc.hash.digest();
-      edges.push(edge(steps[i]!.stage.name, digest, acc.hash.bytes, i === recordEdges.length - 1, { records: acc.records, counters: ctxs[i]!.counters.toJSON(), ...(await storeRecordIndex(env, acc)) }));
+      edges.push(edge(steps[i]!.stage.name, digest, acc.hash.bytes, i === recordEdges.length - 1, { records: acc.records, counters: ctxs[i]!.counters.toJSON(), ...(await storeEdgeObjects(env, acc, ctxs[i]!.counters)) }));
     }
     const output = edges[edges.length - 1]!;
     if (output.digest !== committed.digest) throw new Error(`Internal error: segment ${segment.index} output edge ${output.digest} != stored ${committed.digest}`);

@@ -23,8 +23,13 @@ export interface StageLog {
 
 /** Deterministic counters that end up in the manifest (so they must not depend on timing). */
 export interface Counters {
-  /** Counts a record dropped for a reason, e.g. `too-short`. Reasons are kebab-case and stable. */
-  drop(reason: string, n?: number): void;
+  /**
+   * Counts a record dropped for a reason, e.g. `too-short`. Reasons are kebab-case and stable. Pass the
+   * dropped document itself when it was a document (it had text, or was an HTML page) to list it, by id and
+   * url, in the edge's exclusions object; WARC records that never were documents (requests, metadata,
+   * non-HTML) are only counted.
+   */
+  drop(reason: string, document?: DataRecord): void;
   /** Counts anything else worth reporting, e.g. `non-html`. */
   add(name: string, n?: number): void;
 }

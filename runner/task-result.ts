@@ -18,6 +18,16 @@ export interface Edge {
   readonly recordsRoot?: Digest;
   /** Record edges: the stored per-record index (leaf hash + frame length per record; runner/record-index.ts). */
   readonly recordIndex?: Digest;
+  /**
+   * Record edges whose stage dropped documents: the stored list of them, canonical frames of
+   * {reason, id, url} in the order dropped (runner/counters.ts). Its count is the edge's document drops.
+   */
+  readonly exclusions?: Digest;
+}
+
+/** Every object an edge names in the cache: its bytes when stored, its record index, its exclusions. */
+export function edgeObjects(e: Edge): Digest[] {
+  return [...(e.stored ? [e.digest] : []), ...(e.recordIndex ? [e.recordIndex] : []), ...(e.exclusions ? [e.exclusions] : [])];
 }
 
 /** What the action index holds for a task key. Deterministic: it is replayed on every cache hit. */

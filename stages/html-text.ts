@@ -63,7 +63,7 @@ export const htmlText: TransformStage<HtmlTextParams> = {
       if (rec.type === 'conversion' && rec.block instanceof Uint8Array) {
         // A WET record: Common Crawl's own text extraction, already UTF-8.
         const text = Buffer.from(rec.block).toString('utf8').trim();
-        if (text.length === 0) ctx.counters.drop('no-text');
+        if (text.length === 0) ctx.counters.drop('no-text', rec);
         else yield { id: rec.id, url: rec.uri, date: rec.date, charset: 'utf-8', title: '', text };
         continue;
       }
@@ -96,7 +96,7 @@ export const htmlText: TransformStage<HtmlTextParams> = {
       const html = new TextDecoder(charset).decode(body);
       const { title, text } = extractText(html, ctx.params);
       if (text.length === 0) {
-        ctx.counters.drop('no-text');
+        ctx.counters.drop('no-text', rec);
         continue;
       }
       const out: DataRecord = { id: rec.id, url: rec.uri, date: rec.date, charset, title, text };

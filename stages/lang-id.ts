@@ -92,11 +92,11 @@ export const langId: TransformStage<LangIdParams> = {
       const score = top ? Math.round(top[1] * 1_000_000) : 0;
       ctx.counters.add(`lang-${lang}`);
       if (keep.size > 0 && !keep.has(lang)) {
-        ctx.counters.drop('language-not-kept');
+        ctx.counters.drop('language-not-kept', rec);
         continue;
       }
       if (score < min) {
-        ctx.counters.drop('language-score-below-threshold');
+        ctx.counters.drop('language-score-below-threshold', rec);
         continue;
       }
       yield { ...rec, lang, langScore: score };

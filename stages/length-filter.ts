@@ -26,11 +26,11 @@ export const lengthFilter: TransformStage<LengthFilterParams> = {
       let chars = 0;
       for (const _ of text) chars++;
       if (chars < minChars) {
-        ctx.counters.drop('too-few-chars');
+        ctx.counters.drop('too-few-chars', rec);
         continue;
       }
       if (minWords > 0 && text.split(/\s+/u).filter(Boolean).length < minWords) {
-        ctx.counters.drop('too-few-words');
+        ctx.counters.drop('too-few-words', rec);
         continue;
       }
       yield rec;

@@ -70,7 +70,7 @@ export const tokenize: TransformStage<TokenizeParams> = {
       ctx.signal.throwIfAborted();
       const text = rec[ctx.params.field];
       if (typeof text !== 'string') {
-        ctx.counters.drop('no-text-field');
+        ctx.counters.drop('no-text-field', rec);
         continue;
       }
       let ids = encoder.encode(text);

@@ -54,7 +54,7 @@ export function defineFilter(spec: FilterSpec<Record<string, unknown>>): Transfo
         }
         const verdict = spec.check(typeof rec.text === 'string' ? rec.text : '', p);
         if ('drop' in verdict) {
-          ctx.counters.drop(verdict.drop);
+          ctx.counters.drop(verdict.drop, rec);
           continue;
         }
         yield verdict.keep === rec.text ? rec : ({ ...rec, text: verdict.keep } as DataRecord);
