@@ -1,6 +1,6 @@
 import type { Digest } from '../cache/digest.ts';
 import { lookup, segmentInputs, stageContext, storeRecordTask, type ExecEnv } from './exec-common.ts';
-import { globalApplyPreimage, globalPlanPreimage } from './keys.ts';
+import { globalApplyPreimage, globalPlanPreimage, globalSummaryPreimage } from './keys.ts';
 import { decodeFrames, type DataRecord } from './record-codec.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { GlobalPlan, GlobalStage, SegmentRef } from './stage.ts';
@@ -13,7 +13,26 @@ export interface PlanOutcome {
 }
 
 /**
- * Runs a whole-run decision over every segment's current output, in list order, and stores it as
+ * One segment's summary for a whole-run step that summarizes (GlobalStage.summarize): its own cached task,
+ * keyed by the segment's current output, so a re-plan or a merge after shards reuses it.
+ */
+export async function runGlobalSummary(env: ExecEnv, step: ResolvedStep, g: number, segment: SegmentRef, input: Digest, signal: AbortSignal): Promise<{ result: TaskResult; cached: boolean }> {
+  const id = `summary:${g}:${segment.index}`;
+  const pre = globalSummaryPreimage(step, input);
+  const look = await lookup(env, pre);
+  if (look.hit) {
+    env.emit({ type: 'task-cached', id, key: look.key });
+    return { result: look.hit, cached: true };
+  }
+  env.emit({ type: 'task-start', id });
+  const ctx = stageContext(env, step, signal, segment);
+  const summaries = (step.stage as GlobalStage).summarize!(decodeFrames(env.store.read(input, signal)), ctx);
+  const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: step.stage.name, counters: ctx.counters }, summaries, signal);
+  return { result, cached: false };
+}
+
+/**
+ * Runs a whole-run decision over every segment's current output (or its summary), in list order, and stores it as
  * canonical records — one per segment that loses records: {segment, drops: [[ordinal, reason], ...]}.
  */
 export async function runGlobalPlan(env: ExecEnv, step: ResolvedStep, g: number, inputs: readonly { segment: SegmentRef; output: Digest }[], signal: AbortSignal): Promise<PlanOutcome> {

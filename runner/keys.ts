@@ -10,7 +10,7 @@ import type { ResolvedStep } from './spec.ts';
 export interface KeyPreimage {
   /** Bump when the key scheme itself changes. */
   readonly v: 'reingest/key/1';
-  readonly kind: 'list' | 'fetch' | 'chain' | 'global-plan' | 'global-apply' | 'aggregate';
+  readonly kind: 'list' | 'fetch' | 'chain' | 'global-summary' | 'global-plan' | 'global-apply' | 'aggregate';
   readonly stages: readonly { readonly name: string; readonly version: string; readonly params: unknown }[];
   /** Content digests of the inputs, in a canonical order (list order for segments). */
   readonly inputs: readonly Digest[];
@@ -45,7 +45,12 @@ export function aggregatePreimage(step: ResolvedStep, inputs: readonly Digest[])
   return { v: 'reingest/key/1', kind: 'aggregate', stages: [stageIdentity(step)], inputs };
 }
 
-/** A whole-run decision: the stage over every segment's current output, in list order. */
+/** What a whole-run step needs of one segment (GlobalStage.summarize), keyed by that segment's current output. */
+export function globalSummaryPreimage(step: ResolvedStep, segmentOutput: Digest): KeyPreimage {
+  return { v: 'reingest/key/1', kind: 'global-summary', stages: [stageIdentity(step)], inputs: [segmentOutput] };
+}
+
+/** A whole-run decision: the stage over every segment's current output (or its summary), in list order. */
 export function globalPlanPreimage(step: ResolvedStep, inputs: readonly Digest[]): KeyPreimage {
   return { v: 'reingest/key/1', kind: 'global-plan', stages: [stageIdentity(step)], inputs };
 }

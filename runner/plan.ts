@@ -2,10 +2,11 @@ import type { Digest } from '../cache/digest.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { guard, lookup, type ExecEnv } from './exec-common.ts';
 import { runList } from './exec-list.ts';
-import { aggregatePreimage, chainPreimage, fetchPreimage, globalApplyPreimage, globalPlanPreimage, type KeyPreimage } from './keys.ts';
+import { aggregatePreimage, chainPreimage, fetchPreimage, globalApplyPreimage, globalPlanPreimage, globalSummaryPreimage, type KeyPreimage } from './keys.ts';
 import { withMirror } from './local-mirror.ts';
 import type { RunOptions } from './run.ts';
 import type { ResolvedPipeline } from './spec.ts';
+import type { GlobalStage } from './stage.ts';
 
 export interface PlannedTask {
   readonly id: string;
@@ -42,8 +43,18 @@ export async function planPipeline(p: ResolvedPipeline, opts: Pick<RunOptions, '
     }
     let current = outputs;
     for (const [g, step] of p.global.entries()) {
-      const known = current.every((o): o is Digest => o !== null);
-      const plan = known ? await lookup(env, globalPlanPreimage(step, current as Digest[]), { verify: false }) : null;
+      let planInputs = current;
+      if ((step.stage as GlobalStage).summarize) {
+        planInputs = [];
+        for (const [i, seg] of list.list.segments.entries()) {
+          const input = current[i] ?? null;
+          const summary = input ? await lookup(env, globalSummaryPreimage(step, input), { verify: false }) : null;
+          planned.push({ id: `summary:${g}:${seg.index}`, kind: 'global-summary', key: summary?.key ?? null, cached: summary?.hit != null });
+          planInputs.push(summary?.hit?.output.digest ?? null);
+        }
+      }
+      const known = planInputs.every((o): o is Digest => o !== null);
+      const plan = known ? await lookup(env, globalPlanPreimage(step, planInputs as Digest[]), { verify: false }) : null;
       planned.push({ id: `global:${g}`, kind: 'global-plan', key: plan?.key ?? null, cached: plan?.hit != null });
       const planDigest = plan?.hit?.output.digest ?? null;
       const next: (Digest | null)[] = [];

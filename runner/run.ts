@@ -14,7 +14,7 @@ import { isReingestError, ReingestError } from './errors.ts';
 import { guard } from './exec-common.ts';
 import { readFilesIndex, runAggregate } from './exec-aggregate.ts';
 import type { ExecEnv, RunEvent } from './exec-common.ts';
-import { runGlobalApply, runGlobalPlan, type PlanOutcome } from './exec-global.ts';
+import { runGlobalApply, runGlobalPlan, runGlobalSummary, type PlanOutcome } from './exec-global.ts';
 import { runList } from './exec-list.ts';
 import { runSegment, type SegmentOutcome } from './exec-segment.ts';
 import { withMirror } from './local-mirror.ts';
@@ -23,6 +23,7 @@ import { runDag, type DagNode } from './scheduler.ts';
 import { Slots } from './slots.ts';
 import { segmentWorkersFor } from './worker-pool.ts';
 import type { ResolvedPipeline } from './spec.ts';
+import type { GlobalStage } from './stage.ts';
 import type { TaskResult } from './task-result.ts';
 
 export interface RunOptions {
@@ -97,14 +98,32 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
       const inputsAt = (g: number) => segments.map((s, i) => ({ segment: s.segment, output: outputAt(g, i) }));
       const plans: PlanOutcome[] = [];
       const applied: { result: TaskResult; cached: boolean }[][] = [];
+      const summaries: { result: TaskResult; cached: boolean }[][] = [];
       let layer = nodes.map((n) => n.id);
       p.global.forEach((step, g) => {
         const planId = `global:${g}`;
+        // A summarizing step first reduces each segment on its own (in parallel, cached per segment).
+        const summarizes = (step.stage as GlobalStage).summarize !== undefined;
+        if (summarizes) {
+          summaries[g] = new Array(segments.length);
+          layer = list.list.segments.map((seg, i) => {
+            const id = `summary:${g}:${seg.index}`;
+            nodes.push({
+              id,
+              deps: [layer[i]!],
+              run: async (signal) => {
+                summaries[g]![i] = await timed(step.stage.name, () => runGlobalSummary(env, step, g, seg, outputAt(g, i), signal));
+              },
+            });
+            return id;
+          });
+        }
         nodes.push({
           id: planId,
           deps: layer,
           run: async (signal) => {
-            plans[g] = await timed(step.stage.name, () => runGlobalPlan(env, step, g, inputsAt(g), signal));
+            const planInputs = summarizes ? segments.map((s, i) => ({ segment: s.segment, output: summaries[g]![i]!.result.output.digest })) : inputsAt(g);
+            plans[g] = await timed(step.stage.name, () => runGlobalPlan(env, step, g, planInputs, signal));
             applied[g] = new Array(segments.length);
           },
         });
@@ -147,12 +166,14 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         const seg = { index: s.segment.index, path: s.segment.path };
         tasks.push(manifestTask(`fetch:${seg.index}`, seg, s.fetch), manifestTask(`segment:${seg.index}`, seg, s.chain));
       }
+      const segRef = (i: number) => ({ index: segments[i]!.segment.index, path: segments[i]!.segment.path });
       plans.forEach((plan, g) => {
+        summaries[g]?.forEach((x, i) => tasks.push(manifestTask(`summary:${g}:${segRef(i).index}`, segRef(i), x.result)));
         tasks.push(manifestTask(`global:${g}`, undefined, plan.result));
-        applied[g]!.forEach((a, i) => tasks.push(manifestTask(`apply:${g}:${segments[i]!.segment.index}`, { index: segments[i]!.segment.index, path: segments[i]!.segment.path }, a.result)));
+        applied[g]!.forEach((a, i) => tasks.push(manifestTask(`apply:${g}:${segRef(i).index}`, segRef(i), a.result)));
       });
       aggregates.forEach((a, i) => tasks.push(manifestTask(`aggregate:${i}`, undefined, a.result)));
-      const ran = [list.cached, ...segments.map((s) => s.cached), ...plans.map((x) => x.cached), ...applied.flat().map((x) => x.cached), ...aggregates.map((a) => a.cached)];
+      const ran = [list.cached, ...segments.map((s) => s.cached), ...summaries.flat().map((x) => x.cached), ...plans.map((x) => x.cached), ...applied.flat().map((x) => x.cached), ...aggregates.map((a) => a.cached)];
       const cachedCount = ran.filter(Boolean).length;
 
       await mkdir(opts.outDir, { recursive: true });

@@ -167,6 +167,13 @@ export type GlobalPlan = ReadonlyMap<number, ReadonlyMap<number, string>>;
  */
 export interface GlobalStage<P = unknown> extends StageBase<P> {
   readonly kind: 'global';
+  /**
+   * Optional: what the plan needs of one segment (e.g. dedup's key hashes, one record per input record, in
+   * order). The runner runs it per segment as its own cached task, beside the segment (on shards, on the
+   * shard that ran the segment), and then hands plan() these summaries instead of the segments' records —
+   * so re-planning never recomputes them and the plan reads a small fraction of the bytes.
+   */
+  summarize?(records: AsyncIterable<DataRecord>, ctx: StageContext<P>): AsyncIterable<DataRecord>;
   plan(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): Promise<GlobalPlan>;
 }
 

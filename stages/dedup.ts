@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { v, type GlobalPlan, type GlobalStage } from '../runner/stage.ts';
+import { v, type DataRecord, type GlobalPlan, type GlobalStage } from '../runner/stage.ts';
 import { KeyPartitions } from './dedup/partitions.ts';
 
 /**
@@ -70,7 +70,7 @@ export function minhashBands(text: string, p: DedupParams['minhash'], perms: { a
 export const dedup: GlobalStage<DedupParams> = {
   kind: 'global',
   name: 'dedup',
-  version: '1',
+  version: '2',
   description: 'Drops exact, same-URL and MinHash near-duplicate documents across the whole run; the first in list order survives.',
   parseParams(raw, field) {
     const o = v.object(raw, field, ['exact', 'url', 'minhash', 'partitions']);
@@ -89,22 +89,28 @@ export const dedup: GlobalStage<DedupParams> = {
     };
   },
   keyParams: ({ exact, url, minhash }) => ({ exact, url, minhash }),
-  async plan(inputs, ctx) {
+  async *summarize(records, ctx) {
     const { params } = ctx;
     const perms = permutations(params.minhash.seed, params.minhash.buckets * params.minhash.hashesPerBucket);
-    const parts = new KeyPartitions(ctx.workDir, params.partitions);
+    for await (const rec of records) {
+      ctx.signal.throwIfAborted();
+      yield { keys: documentKeys(rec, params, perms) };
+    }
+  },
+  async plan(inputs, ctx) {
+    const parts = new KeyPartitions(ctx.workDir, ctx.params.partitions);
     const plan = new Map<number, Map<number, string>>();
     let docs = 0;
     try {
-      // Pass 1: every document's keys, in canonical order, spilled into partitions by key.
+      // Pass 1: every document's key hashes (its summary), in canonical order, spilled into partitions by key.
       for await (const { segment, records } of inputs) {
         let ordinal = 0;
         for await (const rec of records) {
           ctx.signal.throwIfAborted();
-          const text = typeof rec.text === 'string' ? rec.text : '';
-          if (params.exact) parts.add(`t:${createHash('sha256').update(normalise(text)).digest('hex').slice(0, 32)}`, segment.index, ordinal, 0);
-          if (params.url && typeof rec.url === 'string') parts.add(`u:${rec.url}`, segment.index, ordinal, 1);
-          if (params.minhash.enabled) for (const band of minhashBands(text, params.minhash, perms)) parts.add(`m:${band}`, segment.index, ordinal, 2);
+          if (!(rec.keys instanceof Uint8Array) || rec.keys.byteLength % KEY_ENTRY !== 0) {
+            throw new Error(`Internal error: dedup.plan expects summaries ({keys: bytes}) from dedup.summarize, got ${Object.keys(rec).join(',')}`);
+          }
+          for (let o = 0; o < rec.keys.byteLength; o += KEY_ENTRY) parts.add(rec.keys.subarray(o + 1, o + KEY_ENTRY), segment.index, ordinal, rec.keys[o]!);
           ordinal++;
           docs++;
         }
@@ -125,10 +131,32 @@ export const dedup: GlobalStage<DedupParams> = {
       }
       ctx.counters.add('documents', docs);
       ctx.counters.add('keys', unique);
-      ctx.log.debug({ partitions: params.partitions, keys: unique, peakKeysInMemory: peak }, 'dedup plan');
+      ctx.log.debug({ partitions: ctx.params.partitions, keys: unique, peakKeysInMemory: peak }, 'dedup plan');
     } finally {
       parts.close();
     }
     return plan as GlobalPlan;
   },
 };
+
+/** A summary entry: the key's kind (0 exact, 1 url, 2 near — the order keys are checked) and its 16-byte hash. */
+const KEY_ENTRY = 17;
+
+/**
+ * One document's dedup keys as its summary: kind byte + the first 16 bytes of sha256 of the key string,
+ * per key, in checking order. 16 bytes make an accidental collision (~2^-64 per pair at a crawl's scale)
+ * negligible, and the summary is ~250 bytes per document instead of its text.
+ */
+function documentKeys(rec: DataRecord, params: DedupParams, perms: { a: Uint32Array; b: Uint32Array }): Uint8Array {
+  const text = typeof rec.text === 'string' ? rec.text : '';
+  const keys: [number, string][] = [];
+  if (params.exact) keys.push([0, `t:${createHash('sha256').update(normalise(text)).digest('hex').slice(0, 32)}`]);
+  if (params.url && typeof rec.url === 'string') keys.push([1, `u:${rec.url}`]);
+  if (params.minhash.enabled) for (const band of minhashBands(text, params.minhash, perms)) keys.push([2, `m:${band}`]);
+  const out = Buffer.allocUnsafe(keys.length * KEY_ENTRY);
+  keys.forEach(([kind, key], i) => {
+    out[i * KEY_ENTRY] = kind;
+    createHash('sha256').update(key).digest().copy(out, i * KEY_ENTRY + 1, 0, 16);
+  });
+  return out;
+}

@@ -15,7 +15,8 @@ async function plan(segments: DataRecord[][], raw: object = {}) {
       async function* records() {
         yield* recs;
       }
-      yield { segment: { index, path: `s${index}` }, digest: `sha256:${'0'.repeat(64)}`, records: records() };
+      // As the runner does: each segment summarized on its own, the plan over the summaries.
+      yield { segment: { index, path: `s${index}` }, digest: `sha256:${'0'.repeat(64)}`, records: dedup.summarize!(records(), ctx) };
     }
   }
   const p = await dedup.plan(inputs(), ctx);
@@ -66,9 +67,23 @@ t.test('keys spill into partitions on disk: any partition count gives the same p
   const work = mkdtempSync(join(tmpdir(), 'reingest-dedup-'));
   const ctx = stageCtx(dedup.parseParams({ partitions: 4 }, 'p'), { workDir: work });
   async function* inputs(): AsyncGenerator<SegmentInput> {
-    yield { segment: { index: 0, path: 's0' }, digest: `sha256:${'0'.repeat(64)}`, records: (async function* () { yield* segs[0]!; })() };
+    yield { segment: { index: 0, path: 's0' }, digest: `sha256:${'0'.repeat(64)}`, records: dedup.summarize!((async function* () { yield* segs[0]!; })(), ctx) };
   }
   await dedup.plan(inputs(), ctx);
   t.same(readdirSync(work), [], 'nothing left in the work directory');
   t.same(dedup.keyParams!(dedup.parseParams({ partitions: 4 }, 'p')), dedup.keyParams!(dedup.parseParams({}, 'p')), 'the partition count is not key material');
+});
+
+t.test('a summary is the document\'s key hashes only: 17 bytes per key, one summary per document, and plan refuses raw records', async (t) => {
+  const ctx = stageCtx(dedup.parseParams({}, 'p'), { workDir: mkdtempSync(join(tmpdir(), 'reingest-dedup-')) });
+  const docs = [{ url: 'https://a.example/', text: para(1) }, { text: 'no url here' }, {}];
+  const sums: DataRecord[] = [];
+  for await (const s of dedup.summarize!((async function* () { yield* docs; })(), ctx)) sums.push(s);
+  t.equal(sums.length, 3, 'one summary per document, so ordinals line up with the segment');
+  t.same(sums.map((s) => (s.keys as Uint8Array).byteLength), [17 * 16, 17 * 15, 17 * 15], 'exact + url + 14 bands; no url key without a url');
+  t.same([...(sums[0]!.keys as Uint8Array)].filter((_, i) => i % 17 === 0), [0, 1, ...Array(14).fill(2)], 'kinds in checking order');
+  async function* raw(): AsyncGenerator<SegmentInput> {
+    yield { segment: { index: 0, path: 's0' }, digest: `sha256:${'0'.repeat(64)}`, records: (async function* () { yield* docs; })() };
+  }
+  await t.rejects(dedup.plan(raw(), ctx), /dedup\.plan expects summaries/);
 });

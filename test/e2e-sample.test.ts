@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Manifest } from '../runner/manifest.ts';
-import { SAMPLE_ROOT } from './golden.ts';
+import { SAMPLE_ROOT, SAMPLE_TASKS } from './golden.ts';
 import { ROOT, runCli, runJson, SAMPLE_PIPELINE } from './helpers.ts';
 
 const readManifest = async (p: string) => JSON.parse(await readFile(p, 'utf8')) as Manifest;
@@ -16,13 +16,13 @@ t.test('sample: cold run, warm run, other concurrency, other cache: one root', a
   const a = runJson(first.stdout);
   t.match(a.root, /^sha256:[0-9a-f]{64}$/);
   t.equal(a.root, SAMPLE_ROOT, 'golden root (see the comment on SAMPLE_ROOT)');
-  t.equal(a.tasksRun, 21);
+  t.equal(a.tasksRun, SAMPLE_TASKS);
   t.equal(a.tasksCached, 0);
 
   const second = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'b'), '--json'])).stdout);
   t.equal(second.root, a.root, 'warm cache: same root');
   t.equal(second.tasksRun, 0, 'every task is a cache hit');
-  t.equal(second.tasksCached, 21);
+  t.equal(second.tasksCached, SAMPLE_TASKS);
 
   const one = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache1'), '--out', join(dir, 'c'), '--concurrency', '1', '--json'])).stdout);
   t.equal(one.root, a.root, '--concurrency 1 on a cold cache: same root');
@@ -56,7 +56,7 @@ t.test('the manifest pins inputs, keys every task and digests every edge', async
   t.equal(m.inputs.listing.sha256, `sha256:${sums.get('crawl-data/CC-SAMPLE/warc.paths.gz')}`);
   t.equal(m.inputs.segments.length, 8);
   for (const s of m.inputs.segments) t.equal(s.sha256, `sha256:${sums.get(s.path)}`, `raw digest of ${s.path} = sha256 of the file`);
-  t.same(m.tasks.map((x) => x.kind), ['list', ...Array.from({ length: 8 }, () => ['fetch', 'chain']).flat(), 'global-plan', ...Array.from({ length: 8 }, () => 'global-apply'), 'aggregate', 'aggregate', 'aggregate']);
+  t.same(m.tasks.map((x) => x.kind), ['list', ...Array.from({ length: 8 }, () => ['fetch', 'chain']).flat(), ...Array.from({ length: 8 }, () => 'global-summary'), 'global-plan', ...Array.from({ length: 8 }, () => 'global-apply'), 'aggregate', 'aggregate', 'aggregate']);
   for (const task of m.tasks) {
     t.match(task.key, /^sha256:[0-9a-f]{64}$/);
     for (const e of task.edges) t.match(e.digest, /^sha256:[0-9a-f]{64}$/, `${task.id} ${e.stage} edge`);
@@ -84,13 +84,13 @@ t.test('plan lists the DAG with keys and cache state', async (t) => {
   const before = await runCli(['plan', SAMPLE_PIPELINE, '--cache', cache]);
   t.equal(before.code, 0, before.stderr);
   t.match(before.stdout, /segment:0 +chain +pending/);
-  t.match(before.stdout, /29 tasks, 0 cached, 29 to run/);
+  t.match(before.stdout, /37 tasks, 0 cached, 37 to run/);
   const starts = before.stdout.split('\n').filter((l) => /sha256:|pending/.test(l)).map((l) => l.search(/sha256:|pending/));
   t.equal(new Set(starts).size, 1, 'the key column lines up, global-apply rows included');
   await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'out')]);
   const after = await runCli(['plan', SAMPLE_PIPELINE, '--cache', cache, '--json']);
   const plan = JSON.parse(after.stdout) as { tasks: { id: string; key: string | null; cached: boolean }[] };
-  t.equal(plan.tasks.length, 29);
+  t.equal(plan.tasks.length, 37);
   t.ok(plan.tasks.every((x) => x.cached && x.key), 'all cached after a run');
   const m = await readManifest(join(dir, 'out', 'manifest.json'));
   t.same(plan.tasks.map((x) => x.key), m.tasks.map((x) => x.key), 'plan keys are the run keys');
@@ -100,7 +100,7 @@ t.test('npm start: runs the sample and prints the root', async (t) => {
   const dir = t.testdir();
   const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'out')]);
   t.equal(r.code, 0);
-  t.match(r.stdout, new RegExp(`^root ${SAMPLE_ROOT}\\nmanifest .*manifest\\.json\\ntasks 21 run, 0 cached\\n$`));
+  t.match(r.stdout, new RegExp(`^root ${SAMPLE_ROOT}\\nmanifest .*manifest\\.json\\ntasks ${SAMPLE_TASKS} run, 0 cached\\n$`));
   t.equal(r.stderr, '', 'quiet on stderr at the default log level when not a TTY');
 });
 
@@ -117,11 +117,11 @@ t.test('--events FILE: one typed JSON line per task event', async (t) => {
   const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--events', events]);
   t.equal(r.code, 0, r.stderr);
   const lines = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; time: string });
-  t.equal(lines.filter((e) => e.type === 'task-done').length, 21);
-  t.equal(lines.filter((e) => e.type === 'task-start').length, 21);
-  t.match(lines.find((e) => e.type === 'run-plan'), { tasks: 21, segments: 8 }, 'the run announces its size (for progress and ETAs)');
+  t.equal(lines.filter((e) => e.type === 'task-done').length, SAMPLE_TASKS);
+  t.equal(lines.filter((e) => e.type === 'task-start').length, SAMPLE_TASKS);
+  t.match(lines.find((e) => e.type === 'run-plan'), { tasks: SAMPLE_TASKS, segments: 8 }, 'the run announces its size (for progress and ETAs)');
   t.ok(lines.every((e) => (e.type === 'run-plan' || typeof e.id === 'string') && !Number.isNaN(Date.parse(e.time))));
   await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--events', events]);
   const again = (await readFile(events, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string });
-  t.equal(again.filter((e) => e.type === 'task-cached').length, 21, 'a warm run reports cache hits');
+  t.equal(again.filter((e) => e.type === 'task-cached').length, SAMPLE_TASKS, 'a warm run reports cache hits');
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { parseShard } from '../runner/shard.ts';
-import { SAMPLE_ROOT } from './golden.ts';
+import { SAMPLE_ROOT, SAMPLE_TASKS } from './golden.ts';
 import { runCli, runJson, SAMPLE_PIPELINE } from './helpers.ts';
 
 for (const n of [1, 3, 7]) {
@@ -22,6 +22,9 @@ for (const n of [1, 3, 7]) {
     const merged = await runCli(['merge', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'out'), '--json']);
     t.equal(merged.code, 0, merged.stderr);
     t.equal(runJson(merged.stdout).root, SAMPLE_ROOT);
+    // The shards made the segments and their dedup summaries; the merge runs only the plan, the 8 applies
+    // and the 3 aggregates, reading summaries instead of every segment's records.
+    t.match(runJson(merged.stdout), { tasksRun: 12, tasksCached: SAMPLE_TASKS - 12 });
   });
 }
 

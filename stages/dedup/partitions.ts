@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -30,8 +30,9 @@ export class KeyPartitions {
     this.#used = new Array(count).fill(0);
   }
 
-  add(key: string, segment: number, ordinal: number, kind: number): void {
-    const h = createHash('sha256').update(key).digest();
+  /** One key holder: `hash` is the key's 16-byte hash (uniform, so its first 4 bytes pick the partition). */
+  add(hash: Uint8Array, segment: number, ordinal: number, kind: number): void {
+    const h = Buffer.from(hash.buffer, hash.byteOffset, 16);
     const p = h.readUInt32BE(0) % this.count;
     if (this.#used[p]! + TUPLE > FLUSH) this.#flush(p);
     const b = this.#bufs[p]!;

@@ -73,7 +73,15 @@ def main(path):
         check(f"segment:{i}", "chain", [identity(x) for x in p["segment"][1:]], [s["sha256"]])
         current.append(tasks[f"segment:{i}"]["output"]["digest"])
     for g, step in enumerate(p.get("global", [])):
-        check(f"global:{g}", "global-plan", [identity(step)], current)
+        # A summarizing step (dedup) has one summary task per segment; its plan reads those instead.
+        plan_inputs = current
+        if any(f"summary:{g}:{s['index']}" in tasks for s in segments):
+            plan_inputs = []
+            for s, inp in zip(segments, current):
+                tid = f"summary:{g}:{s['index']}"
+                check(tid, "global-summary", [identity(step)], [inp])
+                plan_inputs.append(tasks[tid]["output"]["digest"])
+        check(f"global:{g}", "global-plan", [identity(step)], plan_inputs)
         plan = tasks[f"global:{g}"]["output"]["digest"]
         nxt = []
         for s, inp in zip(segments, current):
