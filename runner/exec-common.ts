@@ -250,7 +250,15 @@ export async function guard<T>(id: string, fn: () => Promise<T>): Promise<T> {
  */
 export async function storeRecordTask(
   env: ExecEnv,
-  task: { id: string; key: Digest; preimage: TaskResult['preimage']; stage: string; counters: CounterSet },
+  task: {
+    id: string;
+    key: Digest;
+    preimage: TaskResult['preimage'];
+    stage: string;
+    counters: CounterSet;
+    /** Edges of other objects the task stored while its records streamed (read once the stream ends). */
+    edgesBefore?: () => readonly Edge[];
+  },
   records: AsyncIterable<DataRecord>,
   signal: AbortSignal,
 ): Promise<TaskResult> {
@@ -265,7 +273,7 @@ export async function storeRecordTask(
     throw err;
   }
   const out = edge(task.stage, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: task.counters.toJSON(), ...(await storeEdgeObjects(env, acc, task.counters)) });
-  const result: TaskResult = { schema: 'reingest-action/1', key: task.key, preimage: task.preimage, edges: [out], output: out };
+  const result: TaskResult = { schema: 'reingest-action/1', key: task.key, preimage: task.preimage, edges: [...(task.edgesBefore?.() ?? []), out], output: out };
   await record(env, result, task.id);
   env.emit({ type: 'task-done', id: task.id, key: task.key, bytesIn: 0 });
   return result;

@@ -1,14 +1,15 @@
 import type { Digest } from '../cache/digest.ts';
-import { lookup, segmentInputs, stageContext, storeRecordTask, type ExecEnv } from './exec-common.ts';
+import { edge, lookup, segmentInputs, stageContext, storeRecordTask, type ExecEnv } from './exec-common.ts';
 import { globalApplyPreimage, globalPlanPreimage, globalSummaryPreimage } from './keys.ts';
-import { decodeFrames, type DataRecord } from './record-codec.ts';
+import { decodeFrames, encodeFrame, type DataRecord } from './record-codec.ts';
 import type { ResolvedStep } from './spec.ts';
-import type { GlobalPlan, GlobalStage, SegmentRef } from './stage.ts';
-import type { TaskResult } from './task-result.ts';
+import type { GlobalStage, SegmentRef } from './stage.ts';
+import type { Edge, TaskResult } from './task-result.ts';
 
 export interface PlanOutcome {
   readonly result: TaskResult;
-  readonly plan: GlobalPlan;
+  /** Each losing segment's stored drop list (frames of {ordinal, reason}), by segment index: O(segments). */
+  readonly drops: ReadonlyMap<number, Digest>;
   readonly cached: boolean;
 }
 
@@ -32,8 +33,10 @@ export async function runGlobalSummary(env: ExecEnv, step: ResolvedStep, g: numb
 }
 
 /**
- * Runs a whole-run decision over every segment's current output (or its summary), in list order, and stores it as
- * canonical records — one per segment that loses records: {segment, drops: [[ordinal, reason], ...]}.
+ * Runs a whole-run decision over every segment's current output (or its summary), in list order. Each
+ * losing segment's drops are stored as their own object (frames of {ordinal, reason}, an edge of the task
+ * named "<stage>:drops:<segment>"); the plan object lists them: {segment, drops: digest, count} per losing
+ * segment, in list order. Nothing holds the whole plan: the stage streams it, one segment's drops at a time.
  */
 export async function runGlobalPlan(env: ExecEnv, step: ResolvedStep, g: number, inputs: readonly { segment: SegmentRef; output: Digest }[], signal: AbortSignal): Promise<PlanOutcome> {
   const id = `global:${g}`;
@@ -41,28 +44,40 @@ export async function runGlobalPlan(env: ExecEnv, step: ResolvedStep, g: number,
   const look = await lookup(env, pre);
   if (look.hit) {
     env.emit({ type: 'task-cached', id, key: look.key });
-    return { result: look.hit, plan: await readPlan(env, look.hit.output.digest, signal), cached: true };
+    return { result: look.hit, drops: await readPlan(env, look.hit.output.digest, signal), cached: true };
   }
   env.emit({ type: 'task-start', id });
   const ctx = stageContext(env, step, signal);
-  const plan = await (step.stage as GlobalStage).plan(segmentInputs(env, inputs, signal), ctx);
+  const position = new Map(inputs.map((x, i) => [x.segment.index, i]));
+  const drops = new Map<number, Digest>();
+  const dropEdges: Edge[] = [];
+  const name = step.stage.name;
   async function* planRecords(): AsyncGenerator<DataRecord> {
-    for (const { segment } of inputs) {
-      const drops = plan.get(segment.index);
-      if (!drops || drops.size === 0) continue;
-      yield { segment: segment.index, drops: [...drops].sort((a, b) => a[0] - b[0]).map(([ordinal, reason]) => [ordinal, reason]) };
+    let last = -1;
+    for await (const sd of (step.stage as GlobalStage).plan(segmentInputs(env, inputs, signal), ctx)) {
+      const at = position.get(sd.segment);
+      // The stage's own ordering contract; a breach is a bug in the stage, not a user error.
+      if (at === undefined || at <= last) throw new Error(`Internal error: stage ${name} planned segment ${sd.segment} ${at === undefined ? 'that is not an input' : 'out of list order'}`);
+      last = at;
+      if (sd.drops.length === 0) continue;
+      const frames = sd.drops.map(([ordinal, reason], i) => {
+        if (i > 0 && ordinal <= sd.drops[i - 1]![0]) throw new Error(`Internal error: stage ${name} planned drops of segment ${sd.segment} out of ordinal order`);
+        return encodeFrame({ ordinal, reason });
+      });
+      const put = await env.store.putBytes(Buffer.concat(frames));
+      drops.set(sd.segment, put.digest);
+      dropEdges.push(edge(`${name}:drops:${sd.segment}`, put.digest, put.size, true, { records: sd.drops.length }));
+      yield { segment: sd.segment, drops: put.digest, count: sd.drops.length };
     }
   }
-  const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: step.stage.name, counters: ctx.counters }, planRecords(), signal);
-  return { result, plan, cached: false };
+  const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: name, counters: ctx.counters, edgesBefore: () => dropEdges }, planRecords(), signal);
+  return { result, drops, cached: false };
 }
 
-async function readPlan(env: ExecEnv, d: Digest, signal: AbortSignal): Promise<GlobalPlan> {
-  const plan = new Map<number, Map<number, string>>();
-  for await (const r of decodeFrames(env.store.read(d, signal))) {
-    plan.set(r.segment as number, new Map((r.drops as [number, string][]).map(([o, reason]) => [o, reason])));
-  }
-  return plan;
+async function readPlan(env: ExecEnv, d: Digest, signal: AbortSignal): Promise<Map<number, Digest>> {
+  const drops = new Map<number, Digest>();
+  for await (const r of decodeFrames(env.store.read(d, signal))) drops.set(r.segment as number, r.drops as Digest);
+  return drops;
 }
 
 /** Applies a plan to one segment: its records minus the planned drops, counted by reason. */
@@ -72,7 +87,7 @@ export async function runGlobalApply(
   g: number,
   segment: SegmentRef,
   input: Digest,
-  plan: { digest: Digest; drops: ReadonlyMap<number, string> | undefined },
+  plan: { digest: Digest; drops: Digest | undefined },
   signal: AbortSignal,
 ): Promise<{ result: TaskResult; cached: boolean }> {
   const id = `apply:${g}:${segment.index}`;
@@ -84,13 +99,19 @@ export async function runGlobalApply(
   }
   env.emit({ type: 'task-start', id });
   const ctx = stageContext(env, step, signal, segment);
+  // The segment's records and its drop list are both in ordinal order: one merge-walk, O(1) memory.
   async function* kept(): AsyncGenerator<DataRecord> {
+    const planned = plan.drops ? decodeFrames(env.store.read(plan.drops, signal))[Symbol.asyncIterator]() : null;
+    let next = planned ? await planned.next() : null;
     let ordinal = 0;
     for await (const rec of decodeFrames(env.store.read(input, signal))) {
-      const reason = plan.drops?.get(ordinal++);
-      if (reason === undefined) yield rec;
-      else ctx.counters.drop(reason, rec);
+      if (next && !next.done && next.value.ordinal === ordinal) {
+        ctx.counters.drop(String(next.value.reason), rec);
+        next = await planned!.next();
+      } else yield rec;
+      ordinal++;
     }
+    if (next && !next.done) throw new Error(`Internal error: the plan drops record ${String(next.value.ordinal)} of segment ${segment.index}, which has ${ordinal} records`);
   }
   const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: step.stage.name, counters: ctx.counters }, kept(), signal);
   return { result, cached: false };

@@ -134,7 +134,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
             deps: [planId],
             run: async (signal) => {
               const input = outputAt(g, i);
-              const plan = { digest: plans[g]!.result.output.digest, drops: plans[g]!.plan.get(seg.index) };
+              const plan = { digest: plans[g]!.result.output.digest, drops: plans[g]!.drops.get(seg.index) };
               applied[g]![i] = await timed(step.stage.name, () => runGlobalApply(env, step, g, seg, input, plan, signal));
             },
           });

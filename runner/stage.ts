@@ -154,11 +154,18 @@ export interface FilesStage<P = unknown> extends StageBase<P> {
   run(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): AsyncIterable<OutputFile>;
 }
 
+/** Which records of one segment to drop, and why: [ordinal in the segment's stream, reason], ordinals ascending. */
+export interface SegmentDrops {
+  /** The segment's index (SegmentRef.index). */
+  readonly segment: number;
+  readonly drops: readonly (readonly [number, string])[];
+}
+
 /**
- * Which records of each segment to drop, and why, decided by looking at every segment (e.g. dedup).
- * Keys are segment indexes (list positions) and record ordinals within that segment's stream.
+ * A whole-run decision (e.g. dedup), streamed: segments in list order, each at most once, those that lose
+ * nothing left out. Streamed so that neither the stage nor the runner holds every drop of a crawl at once.
  */
-export type GlobalPlan = ReadonlyMap<number, ReadonlyMap<number, string>>;
+export type GlobalPlan = AsyncIterable<SegmentDrops>;
 
 /**
  * A decision that needs the whole run (deduplication across segments). The stage reads every segment's
@@ -174,7 +181,7 @@ export interface GlobalStage<P = unknown> extends StageBase<P> {
    * so re-planning never recomputes them and the plan reads a small fraction of the bytes.
    */
   summarize?(records: AsyncIterable<DataRecord>, ctx: StageContext<P>): AsyncIterable<DataRecord>;
-  plan(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): Promise<GlobalPlan>;
+  plan(inputs: AsyncIterable<SegmentInput>, ctx: StageContext<P>): GlobalPlan;
 }
 
 export type AnyStage = ListStage | FetchStage | DecodeStage | TransformStage | GlobalStage | AggregateStage | FilesStage;

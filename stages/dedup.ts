@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { v, type DataRecord, type GlobalPlan, type GlobalStage } from '../runner/stage.ts';
-import { KeyPartitions } from './dedup/partitions.ts';
+import { v, type DataRecord, type GlobalStage } from '../runner/stage.ts';
+import { DropBuckets, KeyPartitions } from './dedup/partitions.ts';
 
 /**
  * Deduplication across the whole run: exact (normalised text), URL, and MinHash near-duplicates
@@ -70,7 +70,7 @@ export function minhashBands(text: string, p: DedupParams['minhash'], perms: { a
 export const dedup: GlobalStage<DedupParams> = {
   kind: 'global',
   name: 'dedup',
-  version: '2',
+  version: '3',
   description: 'Drops exact, same-URL and MinHash near-duplicate documents across the whole run; the first in list order survives.',
   parseParams(raw, field) {
     const o = v.object(raw, field, ['exact', 'url', 'minhash', 'partitions']);
@@ -97,47 +97,46 @@ export const dedup: GlobalStage<DedupParams> = {
       yield { keys: documentKeys(rec, params, perms) };
     }
   },
-  async plan(inputs, ctx) {
+  async *plan(inputs, ctx) {
     const parts = new KeyPartitions(ctx.workDir, ctx.params.partitions);
-    const plan = new Map<number, Map<number, string>>();
+    let drops: DropBuckets | null = null;
     let docs = 0;
     try {
       // Pass 1: every document's key hashes (its summary), in canonical order, spilled into partitions by key.
+      const segments: number[] = []; // list position -> segment index
       for await (const { segment, records } of inputs) {
+        const position = segments.push(segment.index) - 1;
         let ordinal = 0;
         for await (const rec of records) {
           ctx.signal.throwIfAborted();
           if (!(rec.keys instanceof Uint8Array) || rec.keys.byteLength % KEY_ENTRY !== 0) {
             throw new Error(`Internal error: dedup.plan expects summaries ({keys: bytes}) from dedup.summarize, got ${Object.keys(rec).join(',')}`);
           }
-          for (let o = 0; o < rec.keys.byteLength; o += KEY_ENTRY) parts.add(rec.keys.subarray(o + 1, o + KEY_ENTRY), segment.index, ordinal, rec.keys[o]!);
+          for (let o = 0; o < rec.keys.byteLength; o += KEY_ENTRY) parts.add(rec.keys.subarray(o + 1, o + KEY_ENTRY), position, ordinal, rec.keys[o]!);
           ordinal++;
           docs++;
         }
       }
-      // Pass 2, one partition at a time: a document is dropped if any of its keys had an earlier holder; the
-      // reason is its first such key in checking order (exact, url, near), as one seen-set pass decided.
-      const lowest = new Map<number, Map<number, number>>();
-      const { unique, peak } = parts.duplicates((seg, ord, kind) => {
-        let m = lowest.get(seg);
-        if (!m) lowest.set(seg, (m = new Map()));
-        const had = m.get(ord);
-        if (had === undefined || kind < had) m.set(ord, kind);
-      });
-      const REASONS = ['exact-duplicate', 'url-duplicate', 'near-duplicate'];
-      for (const seg of [...lowest.keys()].sort((a, b) => a - b)) {
-        const m = lowest.get(seg)!;
-        plan.set(seg, new Map([...m].sort((a, b) => a[0] - b[0]).map(([ord, kind]) => [ord, REASONS[kind]!])));
-      }
+      // Pass 2, one key partition at a time: every later holder of a key is a drop, spilled by segment.
+      drops = new DropBuckets(ctx.workDir, ctx.params.partitions, segments.length);
+      const bucketed = drops;
+      const { unique, peak } = parts.duplicates((position, ord, kind) => bucketed.add(position, ord, kind));
       ctx.counters.add('documents', docs);
       ctx.counters.add('keys', unique);
       ctx.log.debug({ partitions: ctx.params.partitions, keys: unique, peakKeysInMemory: peak }, 'dedup plan');
+      // Pass 3, in list order: a document is dropped if any of its keys had an earlier holder; the reason is
+      // its first such key in checking order (exact, url, near), as one seen-set pass would have decided.
+      for (const [position, ords] of drops.byPosition()) {
+        yield { segment: segments[position]!, drops: ords.map(([ord, kind]) => [ord, REASONS[kind]!] as const) };
+      }
     } finally {
       parts.close();
+      drops?.close();
     }
-    return plan as GlobalPlan;
   },
 };
+
+const REASONS = ['exact-duplicate', 'url-duplicate', 'near-duplicate'];
 
 /** A summary entry: the key's kind (0 exact, 1 url, 2 near — the order keys are checked) and its 16-byte hash. */
 const KEY_ENTRY = 17;

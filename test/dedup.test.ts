@@ -19,8 +19,9 @@ async function plan(segments: DataRecord[][], raw: object = {}) {
       yield { segment: { index, path: `s${index}` }, digest: `sha256:${'0'.repeat(64)}`, records: dedup.summarize!(records(), ctx) };
     }
   }
-  const p = await dedup.plan(inputs(), ctx);
-  return [...p].map(([seg, drops]) => [seg, [...drops]]);
+  const out = [];
+  for await (const { segment, drops } of dedup.plan(inputs(), ctx)) out.push([segment, drops.map(([o, r]) => [o, r])]);
+  return out;
 }
 
 t.test('exact copies (up to case and spacing) and same-URL copies: the first in list order survives', async (t) => {
@@ -69,7 +70,7 @@ t.test('keys spill into partitions on disk: any partition count gives the same p
   async function* inputs(): AsyncGenerator<SegmentInput> {
     yield { segment: { index: 0, path: 's0' }, digest: `sha256:${'0'.repeat(64)}`, records: dedup.summarize!((async function* () { yield* segs[0]!; })(), ctx) };
   }
-  await dedup.plan(inputs(), ctx);
+  for await (const _ of dedup.plan(inputs(), ctx));
   t.same(readdirSync(work), [], 'nothing left in the work directory');
   t.same(dedup.keyParams!(dedup.parseParams({ partitions: 4 }, 'p')), dedup.keyParams!(dedup.parseParams({}, 'p')), 'the partition count is not key material');
 });
@@ -85,5 +86,18 @@ t.test('a summary is the document\'s key hashes only: 17 bytes per key, one summ
   async function* raw(): AsyncGenerator<SegmentInput> {
     yield { segment: { index: 0, path: 's0' }, digest: `sha256:${'0'.repeat(64)}`, records: (async function* () { yield* docs; })() };
   }
-  await t.rejects(dedup.plan(raw(), ctx), /dedup\.plan expects summaries/);
+  await t.rejects(async () => {
+    for await (const _ of dedup.plan(raw(), ctx));
+  }, /dedup\.plan expects summaries/);
+});
+
+t.test('the plan streams in list order whatever the bucket count: 40 segments, 1, 3 and 256 buckets agree', async (t) => {
+  const segs = Array.from({ length: 40 }, (_, s) => Array.from({ length: 6 }, (_, i) => ({ url: `https://y.example/${(s * 5 + i) % 90}`, text: para((s * 3 + i) % 23) })));
+  const plans = [];
+  for (const partitions of [1, 3, 256]) plans.push(await plan(segs, { partitions }));
+  t.same(plans[1], plans[0], '3 buckets = 1');
+  t.same(plans[2], plans[0], '256 buckets = 1');
+  const order = plans[0]!.map((x) => x[0] as number);
+  t.same(order, [...order].sort((a, b) => a - b), 'segments ascend');
+  t.ok(order.length > 20, `${order.length} segments lose documents`);
 });
