@@ -22,6 +22,13 @@ export interface MemberWalkOptions {
 
 type Inflated = { buffer: Buffer; engine: { bytesWritten: number } };
 
+/** Compressed bytes held ahead of a member before inflating it (Common Crawl members are mostly < 64 KiB). */
+const READ_AHEAD = 256 * 1024;
+/**
+ * Output chunk of each inflate: most inflated records fit in one, so no concat. 64 KiB measured ~10% faster than
+ * the 16 KiB default; 32 KiB, 256 KiB and sizing it from the previous members were no better.
+ */
+const INFLATE_CHUNK = 64 * 1024;
 const FTEXT_MASK = 0xe0; // reserved flag bits must be zero
 const FHCRC = 2;
 const FEXTRA = 4;
@@ -77,11 +84,14 @@ export async function* gzipMembers(input: AsyncIterable<Uint8Array>, opts: Membe
     if (header === null) throw truncated(opts.where, memberStart, 'inside the gzip header');
     // want() may move bytes to a new buffer, so positions are always taken relative to pos, after it.
 
+    // Read ahead before inflating: a member cut by the end of the buffer is inflated again from its start
+    // once more bytes are in, so each cut costs a wasted partial inflate and a thrown error.
+    if (buf.length - pos < READ_AHEAD) await want(READ_AHEAD);
     let inflated: Inflated | null = null;
-    let ahead = Math.max(64 * 1024, buf.length - pos - header.length);
+    let ahead = Math.max(READ_AHEAD, buf.length - pos - header.length);
     for (;;) {
       try {
-        inflated = inflateRawSync(buf.subarray(pos + header.length), { info: true, maxOutputLength: opts.maxMember }) as unknown as Inflated;
+        inflated = inflateRawSync(buf.subarray(pos + header.length), { info: true, maxOutputLength: opts.maxMember, chunkSize: INFLATE_CHUNK }) as unknown as Inflated;
         break;
       } catch (err) {
         const code = (err as { code?: string }).code;
