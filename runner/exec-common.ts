@@ -176,8 +176,11 @@ export async function* tapBytes(src: AsyncIterable<Uint8Array>, acc: StreamDiges
 }
 
 export class RecordEdge {
+  /** sha256 of the frames as one stream: only for a stored edge, whose object it names. */
   readonly hash = new StreamDigest();
   records = 0;
+  /** Bytes of the frames (the canonical stream's length), stored or not. */
+  bytes = 0;
   readonly timer = new StreamTimer();
   readonly index = new RecordIndexBuilder();
 }
@@ -186,7 +189,7 @@ export class RecordEdge {
  * Stores what a record edge carries beside its digest — the per-record index, and the documents its stage
  * dropped when there were any — and returns those Edge fields.
  */
-export async function storeEdgeObjects(env: ExecEnv, acc: RecordEdge, counters: CounterSet): Promise<Pick<Edge, 'recordsRoot' | 'recordIndex' | 'exclusions'>> {
+export async function storeEdgeObjects(env: ExecEnv, acc: RecordEdge, counters: CounterSet): Promise<{ recordsRoot: Digest; recordIndex: Digest; exclusions?: Digest }> {
   const bytes = acc.index.bytes();
   const { digest } = await env.store.putBytes(bytes);
   const exclusions = counters.excluded.length > 0 ? (await env.store.putBytes(Buffer.concat(counters.excluded.map((x) => encodeFrame({ ...x }))))).digest : undefined;
@@ -200,7 +203,11 @@ export async function storeEdgeObjects(env: ExecEnv, acc: RecordEdge, counters: 
  */
 const SKIP_EDGE_HASHING = process.env.REINGEST_BENCH_SKIP_EDGE_HASHING === '1';
 
-/** Hashes the canonical frames of a record stream as it flows past; optionally keeps them in an object. */
+/**
+ * Hashes the canonical frames of a record stream as it flows past, one leaf hash per record (the record
+ * index, whose Merkle root names an edge that is not kept); with a sink, also keeps the frames in an object
+ * and hashes them as one stream, the object's name.
+ */
 export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdge, sink?: ObjectWriter): AsyncGenerator<DataRecord> {
   const it = src[Symbol.asyncIterator]();
   try {
@@ -215,9 +222,12 @@ export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdg
         continue;
       }
       const frame = encodeFrame(r.value);
-      acc.hash.update(frame);
+      acc.bytes += frame.byteLength;
       acc.index.add(frame);
-      if (sink) await sink.write(frame);
+      if (sink) {
+        acc.hash.update(frame);
+        await sink.write(frame);
+      }
       yield r.value;
     }
   } finally {
@@ -272,7 +282,7 @@ export async function storeRecordTask(
     await writer.abort();
     throw err;
   }
-  const out = edge(task.stage, acc.hash.digest(), acc.hash.bytes, true, { records: acc.records, counters: task.counters.toJSON(), ...(await storeEdgeObjects(env, acc, task.counters)) });
+  const out = edge(task.stage, acc.hash.digest(), acc.bytes, true, { records: acc.records, counters: task.counters.toJSON(), ...(await storeEdgeObjects(env, acc, task.counters)) });
   const result: TaskResult = { schema: 'reingest-action/1', key: task.key, preimage: task.preimage, edges: [...(task.edgesBefore?.() ?? []), out], output: out };
   await record(env, result, task.id);
   env.emit({ type: 'task-done', id: task.id, key: task.key, bytesIn: 0 });

@@ -124,8 +124,12 @@ export async function runSegment(env: ExecEnv, p: Pick<ResolvedPipeline, 'segmen
     const steps = [decodeStep, ...transformSteps];
     const edges: Edge[] = [];
     for (const [i, acc] of recordEdges.entries()) {
-      const digest = acc.hash.digest();
-      edges.push(edge(steps[i]!.stage.name, digest, acc.hash.bytes, i === recordEdges.length - 1, { records: acc.records, counters: ctxs[i]!.counters.toJSON(), ...(await storeEdgeObjects(env, acc, ctxs[i]!.counters)) }));
+      const stored = i === recordEdges.length - 1;
+      const objects = await storeEdgeObjects(env, acc, ctxs[i]!.counters);
+      // An edge that is not kept is named by its Merkle root: it commits to the same frames, and a second
+      // pass hashing them as one stream was the largest single cost of edge hashing (the raw records edge).
+      const digest = stored ? acc.hash.digest() : objects.recordsRoot;
+      edges.push(edge(steps[i]!.stage.name, digest, acc.bytes, stored, { records: acc.records, counters: ctxs[i]!.counters.toJSON(), ...objects }));
     }
     const output = edges[edges.length - 1]!;
     if (output.digest !== committed.digest) throw new Error(`Internal error: segment ${segment.index} output edge ${output.digest} != stored ${committed.digest}`);

@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
+import type { Digest } from '../cache/digest.ts';
+import { ObjectStore } from '../cache/store.ts';
 import type { Manifest } from '../runner/manifest.ts';
 import { SAMPLE_ROOT, SAMPLE_TASKS } from './golden.ts';
 import { ROOT, runCli, runJson, SAMPLE_PIPELINE } from './helpers.ts';
@@ -64,6 +67,10 @@ t.test('the manifest pins inputs, keys every task and digests every edge', async
   const chain = m.tasks.find((x) => x.kind === 'chain')!;
   const stages = ['warc-records', 'html-text', 'lang-id', 'gopher-repetition', 'gopher-quality', 'c4-quality', 'fineweb-quality', 'pii', 'tokenize'];
   t.same(chain.edges.map((e) => [e.stage, e.stored]), stages.map((s, i) => [s, i === stages.length - 1]), 'every edge digested, only the chain output kept');
+  for (const e of chain.edges.slice(0, -1)) t.equal(e.digest, e.recordsRoot, `${e.stage}: an edge not kept is named by its Merkle root`);
+  const out = chain.edges.at(-1)!;
+  t.not(out.digest, out.recordsRoot, 'the kept output is named by the sha256 of its bytes');
+  t.equal(`sha256:${createHash('sha256').update(await readFile(new ObjectStore(join(dir, 'cache')).objectPath(out.digest as Digest))).digest('hex')}`, out.digest);
   const records = chain.edges.map((e) => e.records!);
   t.ok(records.every((n, i) => i === 0 || n <= records[i - 1]!), `a funnel: ${records.join(' > ')}`);
   t.ok(chain.edges[1]!.counters!.drops['not-html']! >= 0);
