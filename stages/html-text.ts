@@ -48,7 +48,7 @@ function isValidUtf8(b: Buffer): boolean {
 export const htmlText: TransformStage<HtmlTextParams> = {
   kind: 'transform',
   name: 'html-text',
-  version: '3',
+  version: '4',
   description: 'Keeps HTML responses with status 200 (and WET conversion records), decodes transfer/content encodings and charset, and extracts the main text.',
   parseParams(raw, field) {
     const o = v.object(raw, field, ['maxChars', 'maxDepth', 'maxLinkDensityPermille']);

@@ -95,3 +95,39 @@ t.test('bodies: CC\'s are already decoded; other archives\' chunked and gzip/def
   );
   t.same(counters.toJSON().drops, { oversize: 1 });
 });
+
+t.test('malformed HTML: the scanner never throws and keeps what a browser would show', async (t) => {
+  const text = (html: string) => extractText(html, LIMITS).text;
+  t.equal(text('<p>one<p>two<div>three</div><ul><li>a<li>b</ul>'), 'one\ntwo\nthree\na\nb', '<p> and <li> close implicitly');
+  t.equal(text('<div><p>unclosed <b>bold'), 'unclosed bold', 'unclosed elements close at the end');
+  t.equal(text('<p>1 < 2 and 3 <4</p><p>x</p>'), '1 < 2 and 3 <4\nx', 'a stray < is text');
+  t.equal(text('</foo></p>lead<p>in</span>side</p>'), 'lead\ninside', 'end tags with nothing open change nothing but the line');
+  t.equal(text('<div class="x>y" title=\'a>b\' data-z=c>kept</div><div class="menu">menu</div>'), 'kept', '> inside quoted values does not end the tag');
+  t.equal(text('<p class=sidebar>gone</p><p class=main-text>kept</p>'), 'kept', 'unquoted attribute values');
+  t.equal(text('<p>before</p><div class="cut'), 'before', 'EOF inside a tag drops the tag');
+  t.equal(text('<p>before</p><!-- never closed <p>hidden</p>'), 'before', 'EOF inside a comment');
+  t.equal(text('<p>a<!-->b<!--->c<!-- x -- y --!>d<!--- z --->e</p>'), 'abcde', 'comment ends as in HTML5');
+  t.equal(text('<!DOCTYPE html><?xml version="1.0"?><![CDATA[<p>no</p>]]><p>yes</p><! bogus >'), 'yes', 'doctype, processing instruction, CDATA, bogus comment');
+  t.equal(text('<SCRIPT>if (a</b) document.write("<p>no</p>")</ScRiPt ><p>yes</p>'), 'yes', 'script content is raw text up to its own end tag, any case');
+  t.equal(text('<style>p{}</stylex></style><xmp><b>&amp;</b></xmp>'), '<b>&amp;</b>', 'style skips; xmp shows its markup as text, undecoded');
+  t.equal(text('<textarea><p>no</p></textarea><p>yes</p></textarea>'), 'yes', 'textarea content is not markup');
+  t.equal(text('<nav><noscript><a href=/>Home</a></nav></noscript>More links</nav><p>yes</p>'), 'yes', 'noscript is raw text: its markup cannot close the navigation around it');
+  t.equal(text('<p>a</p><script>var s = "</p><p>'), 'a', 'EOF inside a script');
+  t.equal(text('<p>Fish &amp chips &notin; &notit; &#x41;&#66;&#0; &bogus;</p>'), 'Fish & chips ∉ ¬it; AB\ufffd &bogus;', 'character references decode as HTML5 does in text');
+  t.equal(extractText('<title>A &lt; B</title><svg><title>icon</title></svg><p>x</p>', LIMITS).title, 'A < B', 'title decodes; a later svg title is not the title');
+  t.equal(text('<svg><style>.a{}</style><p/>x</svg><p>after</p>'), 'after', 'svg content is skipped, style inside it is not raw text');
+  t.equal(text('<br/>a<br>b</br>c<hr>d<img src=x>e<input>f'), 'a\nb\nc\ndef', 'void elements are never open');
+  t.equal(text('<table><tr><td>a<td>b<tr><td>c</table>'), 'a b\nc', 'cells close cells, rows close rows');
+  t.equal(text('<'), '<');
+  t.equal(text('<a'), '');
+  t.equal(text('</'), '</');
+  t.equal(text('&'), '&');
+  t.equal(text(''), '');
+});
+
+t.test('deep nesting past maxDepth is flattened, not a crash or a quadratic scan', async (t) => {
+  const deep = `${'<div>'.repeat(5000)}<p>deep text</p>${'</div>'.repeat(5000)}<p>after</p>`;
+  t.equal(extractText(deep, { maxChars: 1 << 20, maxDepth: 64 }).text, 'deep text\nafter');
+  const unclosed = `${'<span>'.repeat(200000)}end`;
+  t.equal(extractText(unclosed, { maxChars: 1 << 22, maxDepth: 512 }).text, 'end');
+});
