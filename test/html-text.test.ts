@@ -104,6 +104,7 @@ t.test('malformed HTML: the scanner never throws and keeps what a browser would 
   t.equal(text('</foo></p>lead<p>in</span>side</p>'), 'lead\ninside', 'end tags with nothing open change nothing but the line');
   t.equal(text('<div class="x>y" title=\'a>b\' data-z=c>kept</div><div class="menu">menu</div>'), 'kept', '> inside quoted values does not end the tag');
   t.equal(text('<p class=sidebar>gone</p><p class=main-text>kept</p>'), 'kept', 'unquoted attribute values');
+  t.equal(text('<p class="share">Share this<p class="social">Tweet<p>kept'), 'kept', 'a tag that implicitly closes boilerplate is itself judged by its class');
   t.equal(text('<p>before</p><div class="cut'), 'before', 'EOF inside a tag drops the tag');
   t.equal(text('<p>before</p><!-- never closed <p>hidden</p>'), 'before', 'EOF inside a comment');
   t.equal(text('<p>a<!-->b<!--->c<!-- x -- y --!>d<!--- z --->e</p>'), 'abcde', 'comment ends as in HTML5');

@@ -32,27 +32,28 @@ export class BlockBuffer {
     const u = this.units;
     let len = this.len;
     let owed = this.spaceOwed;
-    let runLength = 0;
-    let inSpace = false;
-    for (let i = start; i < end; i++) {
-      const c = s.charCodeAt(i);
+    let squeezed = 0; // whitespace characters beyond the first of each run
+    let i = start;
+    while (i < end) {
+      let c = s.charCodeAt(i);
       if (isSpace(c)) {
-        if (!inSpace) runLength++;
-        inSpace = true;
+        const from = i++;
+        while (i < end && isSpace(s.charCodeAt(i))) i++;
+        squeezed += i - from - 1;
         if (len > 0) owed = true;
-      } else {
-        runLength++;
-        inSpace = false;
-        if (owed) {
-          u[len++] = 0x20;
-          owed = false;
-        }
-        u[len++] = c;
+        continue;
       }
+      if (owed) {
+        u[len++] = 0x20;
+        owed = false;
+      }
+      u[len++] = c;
+      // The rest of the word, with no space bookkeeping: most characters go through here.
+      while (++i < end && !isSpace((c = s.charCodeAt(i)))) u[len++] = c;
     }
     this.len = len;
     this.spaceOwed = owed;
-    return runLength;
+    return end - start - squeezed;
   }
 
   /** A word break (between table cells). */

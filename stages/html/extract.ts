@@ -142,6 +142,15 @@ class TextSink implements ScanSink {
     this.ended(name, flags);
   }
 
+  /**
+   * Skip and container tags ignore their class; inside skipped content nothing is kept whatever the class
+   * says, unless the tag may close the skipped element first (a <p> after an unclosed <p class="share">).
+   */
+  wantsAttributes(info: TagInfo | undefined): boolean {
+    if (info === undefined) return this.skipDepth === 0;
+    return (info.flags & (SKIP | CONTAINER)) === 0 && (this.skipDepth === 0 || info.closes !== null);
+  }
+
   openTag(tag: OpenTag): void {
     let { name, info } = tag;
     if (name === 'image' && !this.inForeign()) info = TAGS.get((name = 'img'));

@@ -27,6 +27,8 @@ export interface ScanSink {
   text(start: number, end: number): void;
   /** Content of a raw-text element: html[start, end); `rcdata` (title, textarea) means references decode. */
   rawText(start: number, end: number, rcdata: boolean): void;
+  /** Whether an open tag with this name needs its class, id and role read (not when they cannot matter). */
+  wantsAttributes(info: TagInfo | undefined): boolean;
   /** The tag object is reused for the next tag: read it, do not keep it. */
   openTag(tag: OpenTag): void;
   closeTag(name: string, info: TagInfo | undefined): void;
@@ -96,7 +98,7 @@ function keepAttr(html: string, tag: OpenTag, ns: number, ne: number, value: str
  * Reads an open tag whose name starts at `i` (just after '<'). Fills `tag` and returns the index after its
  * '>', or -1 if the input ends first.
  */
-function readOpenTag(html: string, i: number, tag: OpenTag): number {
+function readOpenTag(html: string, i: number, tag: OpenTag, sink: ScanSink): number {
   const n = html.length;
   const nameStart = i;
   let hash = 0;
@@ -104,6 +106,7 @@ function readOpenTag(html: string, i: number, tag: OpenTag): number {
   if (i >= n) return -1;
   readName(html, nameStart, i, hash, tag);
   tag.cls = tag.id = tag.role = undefined;
+  const wanted = sink.wantsAttributes(tag.info);
   tag.selfClosing = false;
   for (;;) {
     let c = 0;
@@ -127,7 +130,7 @@ function readOpenTag(html: string, i: number, tag: OpenTag): number {
     while (i < n && isSpace((c = html.charCodeAt(i)))) i++;
     if (i >= n) return -1;
     if (c !== EQ) {
-      keepAttr(html, tag, ns, ne, '');
+      if (wanted) keepAttr(html, tag, ns, ne, '');
       continue;
     }
     i++;
@@ -146,7 +149,7 @@ function readOpenTag(html: string, i: number, tag: OpenTag): number {
       if (i >= n) return -1;
       ve = i;
     }
-    if (ne - ns <= 5) keepAttr(html, tag, ns, ne, html.slice(vs, ve));
+    if (wanted && ne - ns <= 5) keepAttr(html, tag, ns, ne, html.slice(vs, ve));
   }
 }
 
@@ -197,7 +200,7 @@ export function scanHtml(html: string, sink: ScanSink): void {
     const c = html.charCodeAt(lt + 1); // NaN at the end: then '<' is text
     if (isAlpha(c)) {
       const foreign = sink.inForeign();
-      const end = readOpenTag(html, lt + 1, tag);
+      const end = readOpenTag(html, lt + 1, tag, sink);
       if (end < 0) {
         if (lt > textStart) sink.text(textStart, lt);
         return;
