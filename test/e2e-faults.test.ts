@@ -7,21 +7,11 @@ import sample from '../pipelines/sample.ts';
 import type { Manifest } from '../runner/manifest.ts';
 import { ROOT, runCli, runJson, startCli } from './helpers.ts';
 import { SAMPLE_ROOT } from './golden.ts';
-import { FakeCommonCrawl, routeFolder } from './support/fake-cc.ts';
+import { servedSample } from './support/served-sample.ts';
 
 
-/** The sample pipeline, but fetched from a (slow) loopback server instead of its local folder. */
-async function slowSample(t: { testdir(): string; teardown(fn: () => unknown): void }): Promise<{ dir: string; file: string; cc: FakeCommonCrawl }> {
-  const cc = new FakeCommonCrawl();
-  // Slow enough (about 3 s for the sample) that a loaded machine still kills the run midway.
-  await routeFolder(cc, join(ROOT, 'sample'), { bytes: 16 * 1024, ms: 40 });
-  const url = await cc.start();
-  t.teardown(() => cc.stop());
-  const dir = t.testdir();
-  const file = join(dir, 'sample-remote.json');
-  await writeFile(file, JSON.stringify({ ...sample, mirror: { url } }));
-  return { dir, file, cc };
-}
+/** The sample over loopback, slow enough (about 3 s) that a loaded machine still kills the run midway. */
+const slowSample = (t: Parameters<typeof servedSample>[0]) => servedSample(t, { trickle: { bytes: 16 * 1024, ms: 40 } });
 
 async function countActions(cache: string): Promise<number> {
   let n = 0;

@@ -1,25 +1,15 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import sample from '../pipelines/sample.ts';
 import { SAMPLE_ROOT } from './golden.ts';
-import { ROOT, runCli, runJson } from './helpers.ts';
-import { FakeCommonCrawl, routeFolder } from './support/fake-cc.ts';
+import { runCli, runJson } from './helpers.ts';
+import type { FakeCommonCrawl } from './support/fake-cc.ts';
+import { servedSample } from './support/served-sample.ts';
 
 const seg = (cc: FakeCommonCrawl, i: number) => [...cc.routes.keys()].filter((k) => k.endsWith('.warc.gz')).sort()[i]!;
 
-async function faultySample(t: { testdir(): string; teardown(fn: () => unknown): void }, configure: (cc: FakeCommonCrawl) => void) {
-  const cc = new FakeCommonCrawl();
-  await routeFolder(cc, join(ROOT, 'sample'));
-  configure(cc);
-  const url = await cc.start();
-  t.teardown(() => cc.stop());
-  const dir = t.testdir();
-  const file = join(dir, 'faulty.json');
-  const [fetch, ...rest] = sample.segment;
-  await writeFile(file, JSON.stringify({ ...sample, mirror: { url }, segment: [{ ...fetch, params: { backoffMs: 1000, maxBackoffMs: 2000, stallSeconds: 1 } }, ...rest] }));
-  return { dir, file, cc };
-}
+const faultySample = (t: Parameters<typeof servedSample>[0], configure: (cc: FakeCommonCrawl) => void) =>
+  servedSample(t, { configure, fetchParams: { backoffMs: 1000, maxBackoffMs: 2000, stallSeconds: 1 } });
 
 t.test('every recoverable fault gives the clean run\'s root', async (t) => {
   const { dir, file, cc } = await faultySample(t, (cc) => {

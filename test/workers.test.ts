@@ -1,10 +1,9 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
-import sample from '../pipelines/sample.ts';
 import { SAMPLE_ROOT, SAMPLE_TASKS } from './golden.ts';
-import { ROOT, runCli, runJson, SAMPLE_PIPELINE } from './helpers.ts';
-import { FakeCommonCrawl, routeFolder } from './support/fake-cc.ts';
+import { runCli, runJson, SAMPLE_PIPELINE } from './helpers.ts';
+import { servedSample } from './support/served-sample.ts';
 
 /** Segment chains on worker threads: same bytes, typed failures, and one run-wide cap on streams. */
 t.test('--workers 2 (and shuffled) gives the single-thread root; a warm rerun is all cache hits', async (t) => {
@@ -23,20 +22,10 @@ t.test('--workers 2 (and shuffled) gives the single-thread root; a warm rerun is
   t.match(bad.stderr, /--workers: expected a number of threads from 0 to 256 or "auto", got "many"/);
 });
 
-async function servedSample(t: { testdir(): string; teardown(fn: () => unknown): void }, maxStreams: number) {
-  const cc = new FakeCommonCrawl();
-  await routeFolder(cc, join(ROOT, 'sample'), { bytes: 16 * 1024, ms: 5 });
-  const url = await cc.start();
-  t.teardown(() => cc.stop());
-  const dir = t.testdir();
-  const file = join(dir, 'served.json');
-  const [fetch, ...rest] = sample.segment;
-  await writeFile(file, JSON.stringify({ ...sample, mirror: { url }, segment: [{ ...fetch, params: { maxStreams } }, ...rest] }));
-  return { cc, dir, file };
-}
+const streamCapped = (t: Parameters<typeof servedSample>[0], maxStreams: number) => servedSample(t, { trickle: { bytes: 16 * 1024, ms: 5 }, fetchParams: { maxStreams } });
 
 t.test('the stream cap holds across worker threads (maxStreams 1, 3 workers)', async (t) => {
-  const { cc, dir, file } = await servedSample(t, 1);
+  const { cc, dir, file } = await streamCapped(t, 1);
   const r = await runCli(['run', file, '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json', '--workers', '3', '--concurrency', '3']);
   t.equal(r.code, 0, r.stderr);
   t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
@@ -45,7 +34,7 @@ t.test('the stream cap holds across worker threads (maxStreams 1, 3 workers)', a
 });
 
 t.test('a failure inside a worker is the same typed error, naming the segment; nothing half-written', async (t) => {
-  const { cc, dir, file } = await servedSample(t, 2);
+  const { cc, dir, file } = await streamCapped(t, 2);
   const victim = [...cc.routes.keys()].filter((p) => p.endsWith('.warc.gz')).sort()[3]!;
   cc.routes.get(victim)!.faults = [{ kind: 'status', status: 404 }];
   const r = await runCli(['run', file, '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--workers', '2']);
