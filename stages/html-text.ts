@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import chardet from 'chardet';
 import { v, type DataRecord, type TransformStage } from '../runner/stage.ts';
 import { extractText } from './html/extract.ts';
@@ -22,27 +23,36 @@ export function pickCharset(contentType: string | undefined, body: Buffer): stri
   const fromMeta = fromHeader ? undefined : META_CHARSET.exec(body.toString('latin1', 0, Math.min(body.length, 4096)))?.[1];
   const declared = whatwg(fromHeader ?? fromMeta);
   if (declared) return declared;
-  if (isValidUtf8(body)) return 'utf-8';
+  if (isUtf8(body)) return 'utf-8';
   return whatwg(chardet.detect(body.subarray(0, 64 * 1024)) ?? undefined) ?? 'windows-1252';
 }
 
+/**
+ * Label to WHATWG encoding name (undefined: unknown), and one decoder per encoding: with extraction now
+ * fast, building a TextDecoder per page (twice, with the label check) was ~5% of the stage.
+ */
+const ENCODINGS = new Map<string, string | undefined>();
+const DECODERS = new Map<string, InstanceType<typeof TextDecoder>>();
+
 function whatwg(label: string | undefined): string | undefined {
   if (!label) return undefined;
+  const key = label.toLowerCase();
+  if (ENCODINGS.has(key)) return ENCODINGS.get(key);
+  let name: string | undefined;
   try {
-    return new TextDecoder(label.toLowerCase()).encoding;
+    name = new TextDecoder(key).encoding;
   } catch {
-    return undefined;
+    name = undefined;
   }
+  if (ENCODINGS.size < 256) ENCODINGS.set(key, name); // labels come from pages: bounded
+  return name;
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
-function isValidUtf8(b: Buffer): boolean {
-  try {
-    STRICT_UTF8.decode(b);
-    return true;
-  } catch {
-    return false;
-  }
+/** Decodes with the named WHATWG encoding (a name pickCharset returned). */
+function decodeWith(charset: string, body: Buffer): string {
+  let decoder = DECODERS.get(charset);
+  if (!decoder) DECODERS.set(charset, (decoder = new TextDecoder(charset)));
+  return decoder.decode(body);
 }
 
 export const htmlText: TransformStage<HtmlTextParams> = {
@@ -93,7 +103,7 @@ export const htmlText: TransformStage<HtmlTextParams> = {
       const { body, note } = decodedBody(res, ctx.params.maxChars * 4);
       if (note) ctx.counters.add(note);
       const charset = pickCharset(contentType, body);
-      const html = new TextDecoder(charset).decode(body);
+      const html = decodeWith(charset, body);
       const { title, text } = extractText(html, ctx.params);
       if (text.length === 0) {
         ctx.counters.drop('no-text', rec);
