@@ -1,9 +1,14 @@
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { CounterSet } from '../runner/counters.ts';
 import type { DataRecord } from '../runner/stage.ts';
+import { base32 } from '../stages/warc/digests.ts';
+import { hashThread } from '../stages/warc/hash-worker.ts';
+import { inOrder, type Pending } from '../stages/warc/in-order.ts';
 import { parseWarc, header } from '../stages/warc/parse.ts';
 import { readWarc, warcRecords } from '../stages/warc-records.ts';
 import { chunked, collect, ROOT, stageCtx } from './helpers.ts';
@@ -170,4 +175,103 @@ t.test('a 100 MB record with the default cap: flagged oversize, streamed past, t
   t.same(pick(recs, 'id', 'flags', 'block'), [['<urn:big>', ['oversize'], null], ['<urn:after>', [], Buffer.from('ok')]]);
   t.same(counters.toJSON().counts, { 'gzip-streaming-fallback': 1, oversize: 1 });
   t.comment(`rss grew by ${Math.round((process.memoryUsage().rss - before) / 1e6)} MB while reading it`);
+});
+
+/** A per-record-gzip WARC whose blocks are large enough to be hashed on the hashing thread, with known verdicts. */
+function bigBlocks(): { file: Buffer; verdicts: [string, string][] } {
+  const sha1 = (b: Buffer) => `sha1:${base32(createHash('sha1').update(b).digest())}`;
+  const body = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed) % 251));
+  const http = (payload: Buffer, extra = '') => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n${extra}\r\n`), payload]);
+  const chunkedPayload = body(90_000, 7);
+  const chunked = http(Buffer.concat([Buffer.from(`${(40_000).toString(16)}\r\n`), chunkedPayload.subarray(0, 40_000), Buffer.from(`\r\n${(50_000).toString(16)}\r\n`), chunkedPayload.subarray(40_000), Buffer.from('\r\n0\r\n\r\n')]), 'Transfer-Encoding: chunked\r\n');
+  const cases: [string, Buffer, [string, string][], [string, string]][] = [];
+  const p1 = body(300_000, 3);
+  cases.push(['response', http(p1), [['WARC-Payload-Digest', sha1(p1)]], ['ok', 'ok']]);
+  cases.push(['request', Buffer.from('GET / HTTP/1.1\r\n\r\n'), [], ['ok', 'absent']]);
+  const p2 = body(70_000, 5);
+  cases.push(['response', http(p2), [['WARC-Payload-Digest', sha1(body(70_000, 6))]], ['ok', 'mismatch']]);
+  cases.push(['response', chunked, [['WARC-Payload-Digest', sha1(chunkedPayload)]], ['ok', 'ok-dechunked']]);
+  const r = body(50_000, 11);
+  cases.push(['resource', r, [['WARC-Payload-Digest', `sha256:${createHash('sha256').update(r).digest('hex')}`], ['Content-Type', 'image/png']], ['ok', 'ok']]);
+  const members: Buffer[] = [];
+  const verdicts: [string, string][] = [];
+  for (const [i, [type, block, extra, expected]] of cases.entries()) {
+    const blockDigest = i === 2 ? sha1(Buffer.concat([block, Buffer.from('x')])) : sha1(block);
+    const fields = [`WARC-Type: ${type}`, `WARC-Record-ID: <urn:big:${i}>`, `WARC-Block-Digest: ${blockDigest}`, ...extra.map(([k, v]) => `${k}: ${v}`)];
+    if (!extra.some(([k]) => k === 'Content-Type')) fields.push(`Content-Type: application/http; msgtype=${type}`);
+    const head = ['WARC/1.0', ...fields, `Content-Length: ${block.length}`, '', ''].join('\r\n');
+    members.push(gzipSync(Buffer.concat([Buffer.from(head), block, Buffer.from('\r\n\r\n')])));
+    verdicts.push(i === 2 ? ['mismatch', expected[1]] : expected);
+  }
+  return { file: Buffer.concat(members), verdicts };
+}
+
+t.test('large blocks hash on the hashing thread, with the verdicts hashing in place gives', async (t) => {
+  const { file, verdicts } = bigBlocks();
+  const before = hashThread().hashed;
+  for (const sizes of [[65536], [1000, 7]]) {
+    const recs = await collect(readWarc(chunked(file, sizes), readOpts('big.warc.gz')));
+    t.same(recs.map((r) => [r.blockDigest, r.payloadDigest]), verdicts, `chunks ${sizes}`);
+  }
+  t.ok(hashThread().hashed - before >= 12, `the thread hashed ${hashThread().hashed - before} inputs (blocks and payloads of the 4 large records, twice)`);
+});
+
+t.test('the hashing thread dying mid-file loses no verdict (what it held is hashed in place)', async (t) => {
+  const { file, verdicts } = bigBlocks();
+  const got: [string, string][] = [];
+  const dying = hashThread();
+  for await (const r of readWarc(chunked(file, [4096]), readOpts('big.warc.gz'))) {
+    got.push([r.blockDigest, r.payloadDigest]);
+    if (got.length === 1) await dying.terminate();
+  }
+  t.ok(dying.broken, 'the first thread is gone');
+  t.same(got, verdicts);
+  t.not(hashThread(), dying, 'a new thread serves the next reader');
+});
+
+t.test('in order: results come in source order, the look-ahead stays bounded, a source error comes after what was read', async (t) => {
+  let pulled = 0;
+  // Later items finish first (item i after (n - i) * 5 ms), so only order-keeping gives 0, 1, 2, ...
+  async function* source(n: number, failAfter = Infinity): AsyncGenerator<Pending<number>> {
+    for (let i = 0; i < n; i++) {
+      if (i === failAfter) throw new Error('source broke');
+      pulled++;
+      yield { result: new Promise<number>((resolve) => setTimeout(() => resolve(i), (n - i) * 5)), bytes: 10 };
+    }
+  }
+  const out: [number, number][] = [];
+  for await (const v of inOrder(source(8), { maxBytes: 1000, maxItems: 2 })) out.push([v, pulled]);
+  t.same(out.map(([v]) => v), [0, 1, 2, 3, 4, 5, 6, 7], 'in source order');
+  t.equal(out[0]![1], 3, 'while the head was unfinished, it pulled up to maxItems + 1 items');
+  t.ok(out.every(([v, p]) => p - v <= 3), `never more than 3 ahead of the consumer: ${JSON.stringify(out)}`);
+  pulled = 0;
+  const byBytes: number[] = [];
+  for await (const v of inOrder(source(4), { maxBytes: 15, maxItems: 100 })) byBytes.push(pulled - v);
+  t.equal(byBytes[0], 2, 'bounded by bytes: 2 items of 10 bytes exceed 15');
+  t.ok(byBytes.every((ahead) => ahead <= 2), `never more than 2 ahead: ${JSON.stringify(byBytes)}`);
+  const seen: number[] = [];
+  await t.rejects(
+    (async () => {
+      for await (const v of inOrder(source(5, 3), { maxBytes: 1000, maxItems: 10 })) seen.push(v);
+    })(),
+    /source broke/,
+  );
+  t.same(seen, [0, 1, 2], 'the items read before the error were yielded first');
+});
+
+t.test('the hashing thread never holds the process open once it owes no results', async (t) => {
+  const mod = join(ROOT, 'stages/warc/hash-worker.ts');
+  // Started and used, started and not used, and restarted after a crash: each exits promptly.
+  const script = `const { hashThread } = await import(${JSON.stringify(mod)});
+    const a = hashThread();
+    await a.digest('sha1', Buffer.alloc(1 << 17));
+    const owed = a.digest('sha1', Buffer.alloc(1 << 17));
+    await a.terminate();
+    await owed;
+    hashThread();
+    console.log('done');`;
+  const file = join(t.testdir({ 'exits.mjs': script }), 'exits.mjs');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  t.equal(r.signal, null, 'not killed by the timeout');
+  t.equal(r.stdout.trim(), 'done', `status ${r.status}: ${r.stderr}`);
 });

@@ -2,6 +2,7 @@ import { ReingestError } from '../../runner/stage.ts';
 import { ByteReader } from './byte-reader.ts';
 import { checkDigest, dechunk, type DigestVerdict } from './digests.ts';
 import type { Piece } from './gzip-members.ts';
+import { inOrder, type LookAhead, type Pending } from './in-order.ts';
 
 export interface WarcRecord {
   /** Offset of the record's version line in the uncompressed stream. */
@@ -41,6 +42,15 @@ export function header(rec: { headers: readonly (readonly [string, string])[] },
   return undefined;
 }
 
+/** A record as parsed, before its digests are checked. */
+type Parsed = Omit<WarcRecord, 'blockDigest' | 'payloadDigest'>;
+
+/**
+ * How far parsing runs ahead of the record being yielded while digests are computed on the threadpool:
+ * 8 MiB of blocks (their WebCrypto copies can double that), enough for ~100 typical Common Crawl records.
+ */
+const VERIFY_AHEAD: LookAhead = { maxBytes: 8 * 1024 * 1024, maxItems: 256 };
+
 interface Member {
   readonly start: number;
   readonly end: number;
@@ -54,9 +64,34 @@ interface Member {
  * on the next record; digests are checked and the verdicts recorded; nothing is silently dropped.
  */
 export async function* parseWarc(input: AsyncIterable<Uint8Array | Piece>, opts: ParseOptions): AsyncGenerator<WarcRecord> {
+  const records = parseRecords(input, opts);
+  if (opts.verifyDigests ?? true) {
+    yield* inOrder(verifying(records), VERIFY_AHEAD);
+    return;
+  }
+  for await (const r of records) yield withVerdicts(r, 'not-checked', 'not-checked');
+}
+
+/** Starts each record's digest checks (large blocks hash on the threadpool) as the record is parsed. */
+async function* verifying(records: AsyncIterable<Parsed>): AsyncGenerator<Pending<WarcRecord>> {
+  for await (const r of records) {
+    const block = r.block;
+    if (block === null) {
+      yield { result: Promise.resolve(withVerdicts(r, 'not-checked', 'not-checked')), bytes: 0 };
+      continue;
+    }
+    const verdicts = Promise.all([checkDigest(header(r, 'WARC-Block-Digest'), block), payloadVerdict(r.headers, block)]);
+    yield { result: verdicts.then(([b, p]) => withVerdicts(r, b, p)), bytes: block.buffer.byteLength };
+  }
+}
+
+function withVerdicts(r: Parsed, blockDigest: DigestVerdict, payloadDigest: DigestVerdict): WarcRecord {
+  return { offset: r.offset, fileOffset: r.fileOffset, fileLength: r.fileLength, version: r.version, headers: r.headers, block: r.block, blockDigest, payloadDigest, flags: r.flags };
+}
+
+async function* parseRecords(input: AsyncIterable<Uint8Array | Piece>, opts: ParseOptions): AsyncGenerator<Parsed> {
   const { where } = opts;
   const maxResync = opts.maxResync ?? 16 * 1024 * 1024;
-  const verify = opts.verifyDigests ?? true;
   const members: Member[] = [];
   let plain = true;
   let uncompressed = 0;
@@ -129,16 +164,7 @@ export async function* parseWarc(input: AsyncIterable<Uint8Array | Piece>, opts:
     }
     const end = r.offset;
     const member = plain ? { fileOffset: offset, fileLength: end - offset } : locate(members, offset, end);
-    yield {
-      offset,
-      ...member,
-      version,
-      headers,
-      block,
-      blockDigest: block === null || !verify ? 'not-checked' : checkDigest(header({ headers }, 'WARC-Block-Digest'), block),
-      payloadDigest: block === null || !verify ? 'not-checked' : payloadVerdict(headers, block),
-      flags,
-    };
+    yield { offset, ...member, version, headers, block, flags };
   }
 }
 
@@ -189,7 +215,7 @@ function locate(members: Member[], start: number, end: number): { fileOffset: nu
   return { fileOffset: m.fileOffset, fileLength: m.end === end ? m.fileLength : null };
 }
 
-function payloadVerdict(headers: readonly (readonly [string, string])[], block: Buffer): DigestVerdict {
+async function payloadVerdict(headers: readonly (readonly [string, string])[], block: Buffer): Promise<DigestVerdict> {
   const type = header({ headers }, 'WARC-Type');
   const label = header({ headers }, 'WARC-Payload-Digest');
   if (type === 'revisit') return 'not-applicable';
