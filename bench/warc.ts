@@ -12,6 +12,7 @@ import { createGunzip } from 'node:zlib';
 import { WARCParser } from 'warcio';
 import { PageFactory, Rng } from '../sample/gen/pages.ts';
 import { gzipMember, sha1b32, warcRecord } from '../sample/gen/warc-writer.ts';
+import { hashPlacement } from '../stages/warc/digests.ts';
 import { readWarc } from '../stages/warc-records.ts';
 
 const TARGET = Number(process.env.BENCH_WARC_MB ?? 200) * 1e6;
@@ -98,6 +99,16 @@ async function ours(file: string, verifyDigests: boolean): Promise<number> {
   return n;
 }
 
+async function withHashThread<T>(fn: () => Promise<T>): Promise<T> {
+  const was = hashPlacement.offThread;
+  hashPlacement.offThread = true;
+  try {
+    return await fn();
+  } finally {
+    hashPlacement.offThread = was;
+  }
+}
+
 async function warcioOwnGzip(file: string): Promise<number> {
   let n = 0;
   for await (const r of new WARCParser(stream(file) as unknown as AsyncIterable<Uint8Array>)) n += (await r.readFully()).length;
@@ -121,6 +132,7 @@ const READERS: readonly (readonly [string, (file: string) => Promise<number>])[]
   [GUNZIP, gunzipOnly],
   [OURS, (f) => ours(f, false)],
   [OURS_VERIFIED, (f) => ours(f, true)],
+  ['  same, hashing on a worker thread (opt-in)', (f) => withHashThread(() => ours(f, true))],
   [WARCIO, warcioOwnGzip],
   ['warcio 2.4.11, fed gunzipped stream', warcioFedGunzipped],
 ];

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { CounterSet } from '../runner/counters.ts';
 import type { DataRecord } from '../runner/stage.ts';
-import { base32 } from '../stages/warc/digests.ts';
+import { base32, hashPlacement } from '../stages/warc/digests.ts';
 import { hashThread } from '../stages/warc/hash-worker.ts';
 import { inOrder, type Pending } from '../stages/warc/in-order.ts';
 import { parseWarc, header } from '../stages/warc/parse.ts';
@@ -207,6 +207,9 @@ function bigBlocks(): { file: Buffer; verdicts: [string, string][] } {
 }
 
 t.test('large blocks hash on the hashing thread, with the verdicts hashing in place gives', async (t) => {
+  const was = hashPlacement.offThread;
+  hashPlacement.offThread = true;
+  t.teardown(() => void (hashPlacement.offThread = was));
   const { file, verdicts } = bigBlocks();
   const before = hashThread().hashed;
   for (const sizes of [[65536], [1000, 7]]) {
@@ -217,6 +220,9 @@ t.test('large blocks hash on the hashing thread, with the verdicts hashing in pl
 });
 
 t.test('the hashing thread dying mid-file loses no verdict (what it held is hashed in place)', async (t) => {
+  const was = hashPlacement.offThread;
+  hashPlacement.offThread = true;
+  t.teardown(() => void (hashPlacement.offThread = was));
   const { file, verdicts } = bigBlocks();
   const got: [string, string][] = [];
   const dying = hashThread();
