@@ -44,17 +44,26 @@ export function base32(buf: Buffer): string {
   return out;
 }
 
+/** A verdict now (hashed in place) or later (hashed on the hashing thread). */
+export type Verdict = DigestVerdict | Promise<DigestVerdict>;
+
 /**
  * Compares a labelled digest (`sha1:BASE32`, `sha256:hex`, ...) with the bytes; base32 or hex accepted.
- * The first candidate is the bytes as stored, the second (if any) their de-chunked form.
+ * The first candidate is the bytes as stored, the second (if any) their de-chunked form. Synchronous unless
+ * an input went to the hashing thread: a promise per record measurably slows the in-place path.
  */
-export async function checkDigest(label: string | undefined, ...candidates: Buffer[]): Promise<DigestVerdict> {
+export function checkDigest(label: string | undefined, ...candidates: Buffer[]): Verdict {
   if (label === undefined || label === '') return 'absent';
   const colon = label.indexOf(':');
   const alg = ALGORITHMS[label.slice(0, colon).trim().toLowerCase()];
   if (colon <= 0 || !alg) return 'unsupported';
   const want = label.slice(colon + 1).trim().replace(/=+$/, '');
-  const digests = await Promise.all(candidates.map((bytes) => digest(alg, bytes)));
+  const digests = candidates.map((bytes) => digest(alg, bytes));
+  if (digests.every((d): d is Buffer => Buffer.isBuffer(d))) return compare(want, digests);
+  return Promise.all(digests).then((ds) => compare(want, ds));
+}
+
+function compare(want: string, digests: readonly Buffer[]): DigestVerdict {
   for (const [i, d] of digests.entries()) {
     // Base32 is the norm; hex, base64 and base64url occur in the wild (warcio's own test files have all).
     const matches =

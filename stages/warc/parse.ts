@@ -1,6 +1,6 @@
 import { ReingestError } from '../../runner/stage.ts';
 import { ByteReader } from './byte-reader.ts';
-import { checkDigest, dechunk, type DigestVerdict } from './digests.ts';
+import { checkDigest, dechunk, hashPlacement, type DigestVerdict, type Verdict } from './digests.ts';
 import type { Piece } from './gzip-members.ts';
 import { inOrder, type LookAhead, type Pending } from './in-order.ts';
 
@@ -65,24 +65,31 @@ interface Member {
  */
 export async function* parseWarc(input: AsyncIterable<Uint8Array | Piece>, opts: ParseOptions): AsyncGenerator<WarcRecord> {
   const records = parseRecords(input, opts);
-  if (opts.verifyDigests ?? true) {
+  if (!(opts.verifyDigests ?? true)) {
+    for await (const r of records) yield withVerdicts(r, 'not-checked', 'not-checked');
+    return;
+  }
+  if (hashPlacement.offThread) {
     yield* inOrder(verifying(records), VERIFY_AHEAD);
     return;
   }
-  for await (const r of records) yield withVerdicts(r, 'not-checked', 'not-checked');
+  for await (const r of records) {
+    const [b, p] = verdicts(r);
+    yield withVerdicts(r, typeof b === 'string' ? b : await b, typeof p === 'string' ? p : await p);
+  }
 }
 
-/** Starts each record's digest checks (large blocks hash on the threadpool) as the record is parsed. */
+/** Starts each record's digest checks (large blocks go to the hashing thread) as the record is parsed. */
 async function* verifying(records: AsyncIterable<Parsed>): AsyncGenerator<Pending<WarcRecord>> {
   for await (const r of records) {
-    const block = r.block;
-    if (block === null) {
-      yield { result: Promise.resolve(withVerdicts(r, 'not-checked', 'not-checked')), bytes: 0 };
-      continue;
-    }
-    const verdicts = Promise.all([checkDigest(header(r, 'WARC-Block-Digest'), block), payloadVerdict(r.headers, block)]);
-    yield { result: verdicts.then(([b, p]) => withVerdicts(r, b, p)), bytes: block.buffer.byteLength };
+    const [b, p] = verdicts(r);
+    yield { result: Promise.all([b, p]).then(([b, p]) => withVerdicts(r, b, p)), bytes: r.block?.buffer.byteLength ?? 0 };
   }
+}
+
+function verdicts(r: Parsed): [Verdict, Verdict] {
+  if (r.block === null) return ['not-checked', 'not-checked'];
+  return [checkDigest(header(r, 'WARC-Block-Digest'), r.block), payloadVerdict(r.headers, r.block)];
 }
 
 function withVerdicts(r: Parsed, blockDigest: DigestVerdict, payloadDigest: DigestVerdict): WarcRecord {
@@ -215,7 +222,7 @@ function locate(members: Member[], start: number, end: number): { fileOffset: nu
   return { fileOffset: m.fileOffset, fileLength: m.end === end ? m.fileLength : null };
 }
 
-async function payloadVerdict(headers: readonly (readonly [string, string])[], block: Buffer): Promise<DigestVerdict> {
+function payloadVerdict(headers: readonly (readonly [string, string])[], block: Buffer): Verdict {
   const type = header({ headers }, 'WARC-Type');
   const label = header({ headers }, 'WARC-Payload-Digest');
   if (type === 'revisit') return 'not-applicable';
