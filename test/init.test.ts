@@ -19,7 +19,7 @@ t.test('reingest init: a commented pipeline that plan and run accept unchanged, 
 
   const plan = await runCli(['plan', file, '--cache', join(dir, 'cache')], {}, dir);
   t.equal(plan.code, 0, plan.stderr);
-  t.match(plan.stdout, /29 tasks, 0 cached, 29 to run/);
+  t.match(plan.stdout, /37 tasks, 0 cached, 37 to run/);
   const run = await runCli(['run', file, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json'], {}, dir);
   t.equal(run.code, 0, run.stderr);
   t.equal(runJson(run.stdout).root, SAMPLE_ROOT, 'same recipe as the sample, same root (the name is not hashed)');
