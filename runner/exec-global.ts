@@ -1,6 +1,6 @@
 import type { Digest } from '../cache/digest.ts';
 import { edge, lookup, segmentInputs, stageContext, storeRecordTask, type ExecEnv } from './exec-common.ts';
-import { globalApplyPreimage, globalPlanPreimage, globalSummaryPreimage } from './keys.ts';
+import { globalApplyPreimage, globalPlanPreimage, globalSummaryPreimage, type KeyPreimage } from './keys.ts';
 import { decodeFrames, encodeFrame, type DataRecord } from './record-codec.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { GlobalStage, SegmentRef } from './stage.ts';
@@ -18,8 +18,21 @@ export interface PlanOutcome {
  * keyed by the segment's current output, so a re-plan or a merge after shards reuses it.
  */
 export async function runGlobalSummary(env: ExecEnv, step: ResolvedStep, g: number, segment: SegmentRef, input: Digest, signal: AbortSignal): Promise<{ result: TaskResult; cached: boolean }> {
-  const id = `summary:${g}:${segment.index}`;
-  const pre = globalSummaryPreimage(step, input);
+  return perSegmentTask(env, step, `summary:${g}:${segment.index}`, globalSummaryPreimage(step, input), segment, signal, (ctx) =>
+    (step.stage as GlobalStage).summarize!(decodeFrames(env.store.read(input, signal)), ctx),
+  );
+}
+
+/** A per-segment task of a whole-run step whose output is one stored record stream: a cache hit, or run and store it. */
+async function perSegmentTask(
+  env: ExecEnv,
+  step: ResolvedStep,
+  id: string,
+  pre: KeyPreimage,
+  segment: SegmentRef,
+  signal: AbortSignal,
+  records: (ctx: ReturnType<typeof stageContext>) => AsyncIterable<DataRecord>,
+): Promise<{ result: TaskResult; cached: boolean }> {
   const look = await lookup(env, pre);
   if (look.hit) {
     env.emit({ type: 'task-cached', id, key: look.key });
@@ -27,8 +40,7 @@ export async function runGlobalSummary(env: ExecEnv, step: ResolvedStep, g: numb
   }
   env.emit({ type: 'task-start', id });
   const ctx = stageContext(env, step, signal, segment);
-  const summaries = (step.stage as GlobalStage).summarize!(decodeFrames(env.store.read(input, signal)), ctx);
-  const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: step.stage.name, counters: ctx.counters }, summaries, signal);
+  const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: step.stage.name, counters: ctx.counters }, records(ctx), signal);
   return { result, cached: false };
 }
 
@@ -90,17 +102,8 @@ export async function runGlobalApply(
   plan: { digest: Digest; drops: Digest | undefined },
   signal: AbortSignal,
 ): Promise<{ result: TaskResult; cached: boolean }> {
-  const id = `apply:${g}:${segment.index}`;
-  const pre = globalApplyPreimage(step, input, plan.digest);
-  const look = await lookup(env, pre);
-  if (look.hit) {
-    env.emit({ type: 'task-cached', id, key: look.key });
-    return { result: look.hit, cached: true };
-  }
-  env.emit({ type: 'task-start', id });
-  const ctx = stageContext(env, step, signal, segment);
   // The segment's records and its drop list are both in ordinal order: one merge-walk, O(1) memory.
-  async function* kept(): AsyncGenerator<DataRecord> {
+  async function* kept(ctx: ReturnType<typeof stageContext>): AsyncGenerator<DataRecord> {
     const planned = plan.drops ? decodeFrames(env.store.read(plan.drops, signal))[Symbol.asyncIterator]() : null;
     let next = planned ? await planned.next() : null;
     let ordinal = 0;
@@ -113,6 +116,5 @@ export async function runGlobalApply(
     }
     if (next && !next.done) throw new Error(`Internal error: the plan drops record ${String(next.value.ordinal)} of segment ${segment.index}, which has ${ordinal} records`);
   }
-  const result = await storeRecordTask(env, { id, key: look.key, preimage: pre, stage: step.stage.name, counters: ctx.counters }, kept(), signal);
-  return { result, cached: false };
+  return perSegmentTask(env, step, `apply:${g}:${segment.index}`, globalApplyPreimage(step, input, plan.digest), segment, signal, kept);
 }
