@@ -1,5 +1,5 @@
 import { ReingestError, v, type DataRecord, type DecodeStage } from '../runner/stage.ts';
-import { gzipMembers } from './warc/gzip-members.ts';
+import { members } from './warc/inflate-thread.ts';
 import { header, parseWarc, type WarcRecord } from './warc/parse.ts';
 
 export interface WarcRecordsParams {
@@ -34,11 +34,15 @@ export async function* readWarc(input: AsyncIterable<Uint8Array>, opts: ReadWarc
   const start = Buffer.concat(head);
   async function* all(): AsyncGenerator<Uint8Array> {
     if (start.length > 0) yield start;
-    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+    try {
+      for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+    } finally {
+      await it.return?.(); // a reader that stopped early releases the source (an HTTP body, a file)
+    }
   }
   if (start.length === 0) return;
   if (start[0] === 0x1f && (start[1] === 0x8b || start.length === 1)) {
-    const pieces = gzipMembers(all(), {
+    const pieces = members(all(), {
       maxMember: maxRecordBytes + 1024 * 1024,
       where,
       signal,

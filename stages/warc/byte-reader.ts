@@ -19,6 +19,12 @@ export class ByteReader {
     this.#where = where;
   }
 
+  /** Ends the source early (a reader that stops before the end): generators upstream run their cleanup. */
+  async close(): Promise<void> {
+    this.#eof = true;
+    await this.#it.return?.();
+  }
+
   get available(): number {
     return this.#buf.length - this.#pos;
   }

@@ -116,62 +116,66 @@ async function* parseRecords(input: AsyncIterable<Uint8Array | Piece>, opts: Par
     }
   }
   const r = new ByteReader(bytes(), where);
-  for (;;) {
-    let offset = r.offset;
-    let line = await r.readLine(MAX_HEADER_LINE);
-    while (line !== null && line.length === 0) {
-      offset = r.offset;
-      line = await r.readLine(MAX_HEADER_LINE);
-    }
-    if (line === null) return;
-    const version = line.toString('latin1');
-    if (!/^WARC\/\d+\.\d+$/.test(version)) {
-      throw new ReingestError('REINGEST_E_WARC_FORMAT', `${where}: expected a "WARC/1.x" version line at offset ${offset}, got ${JSON.stringify(version.slice(0, 40))}`, {
-        where: `${where}@${offset}`,
-      });
-    }
-    const headers = await readHeaders(r, where, offset);
-    const lenText = header({ headers }, 'content-length');
-    const len = lenText !== undefined && /^\d+$/.test(lenText) ? Number(lenText) : NaN;
-    if (!Number.isSafeInteger(len)) {
-      throw new ReingestError('REINGEST_E_WARC_FORMAT', `${where}: expected a Content-Length in the record at offset ${offset}, got ${JSON.stringify(lenText ?? null)}`, {
-        where: `${where}@${offset}`,
-      });
-    }
-    const flags: string[] = KNOWN_VERSIONS.has(version) ? [] : ['unknown-version'];
-    let block: Buffer | null;
-    if (len > opts.maxBlock) {
-      await r.skip(len);
-      block = null;
-      flags.push('oversize');
-    } else {
-      block = await r.readExact(len);
-    }
-    // A record ends with CRLF CRLF; anything but that (or the end) means the Content-Length was wrong.
-    const sep = await readSeparator(r);
-    const next = await r.peek(5);
-    if (next.length > 0 && next.toString('latin1') !== 'WARC/' && block !== null) {
-      const inside = block.indexOf(NEXT_RECORD);
-      if (inside !== -1) {
-        r.unshift(Buffer.concat([block.subarray(inside + 4), sep]));
-        block = block.subarray(0, inside);
-        flags.push('content-length-too-large');
-        await readSeparator(r);
-      } else {
-        const rest = await r.readUntil(NEXT_LINE_WARC, maxResync);
-        if (rest === null) {
-          throw new ReingestError('REINGEST_E_WARC_FORMAT', `${where}: the record at offset ${offset} is not followed by another within ${maxResync} bytes; its Content-Length ${len} is wrong and no record follows`, {
-            where: `${where}@${offset}`,
-          });
-        }
-        block = trimLineEnds(Buffer.concat([block, sep, rest]));
-        flags.push('content-length-too-small');
-        await readSeparator(r);
+  try {
+    for (;;) {
+      let offset = r.offset;
+      let line = await r.readLine(MAX_HEADER_LINE);
+      while (line !== null && line.length === 0) {
+        offset = r.offset;
+        line = await r.readLine(MAX_HEADER_LINE);
       }
+      if (line === null) return;
+      const version = line.toString('latin1');
+      if (!/^WARC\/\d+\.\d+$/.test(version)) {
+        throw new ReingestError('REINGEST_E_WARC_FORMAT', `${where}: expected a "WARC/1.x" version line at offset ${offset}, got ${JSON.stringify(version.slice(0, 40))}`, {
+          where: `${where}@${offset}`,
+        });
+      }
+      const headers = await readHeaders(r, where, offset);
+      const lenText = header({ headers }, 'content-length');
+      const len = lenText !== undefined && /^\d+$/.test(lenText) ? Number(lenText) : NaN;
+      if (!Number.isSafeInteger(len)) {
+        throw new ReingestError('REINGEST_E_WARC_FORMAT', `${where}: expected a Content-Length in the record at offset ${offset}, got ${JSON.stringify(lenText ?? null)}`, {
+          where: `${where}@${offset}`,
+        });
+      }
+      const flags: string[] = KNOWN_VERSIONS.has(version) ? [] : ['unknown-version'];
+      let block: Buffer | null;
+      if (len > opts.maxBlock) {
+        await r.skip(len);
+        block = null;
+        flags.push('oversize');
+      } else {
+        block = await r.readExact(len);
+      }
+      // A record ends with CRLF CRLF; anything but that (or the end) means the Content-Length was wrong.
+      const sep = await readSeparator(r);
+      const next = await r.peek(5);
+      if (next.length > 0 && next.toString('latin1') !== 'WARC/' && block !== null) {
+        const inside = block.indexOf(NEXT_RECORD);
+        if (inside !== -1) {
+          r.unshift(Buffer.concat([block.subarray(inside + 4), sep]));
+          block = block.subarray(0, inside);
+          flags.push('content-length-too-large');
+          await readSeparator(r);
+        } else {
+          const rest = await r.readUntil(NEXT_LINE_WARC, maxResync);
+          if (rest === null) {
+            throw new ReingestError('REINGEST_E_WARC_FORMAT', `${where}: the record at offset ${offset} is not followed by another within ${maxResync} bytes; its Content-Length ${len} is wrong and no record follows`, {
+              where: `${where}@${offset}`,
+            });
+          }
+          block = trimLineEnds(Buffer.concat([block, sep, rest]));
+          flags.push('content-length-too-small');
+          await readSeparator(r);
+        }
+      }
+      const end = r.offset;
+      const member = plain ? { fileOffset: offset, fileLength: end - offset } : locate(members, offset, end);
+      yield { offset, ...member, version, headers, block, flags };
     }
-    const end = r.offset;
-    const member = plain ? { fileOffset: offset, fileLength: end - offset } : locate(members, offset, end);
-    yield { offset, ...member, version, headers, block, flags };
+  } finally {
+    await r.close(); // ends the pieces upstream too: an inflate thread stops with its reader
   }
 }
 
