@@ -39,7 +39,7 @@ function pool(n: number, seed: number): Buffer[] {
   return members;
 }
 
-async function corpus(dir: string, totalBytes: number): Promise<{ paths: string[]; bytes: number }> {
+export async function corpus(dir: string, totalBytes: number): Promise<{ paths: string[]; bytes: number }> {
   const paths: string[] = [];
   let bytes = 0;
   for (let s = 0; s < SEGMENTS; s++) {
@@ -60,6 +60,34 @@ async function corpus(dir: string, totalBytes: number): Promise<{ paths: string[
   }
   await writeFile(join(dir, 'crawl-data/CC-E2E/warc.paths.gz'), gzipSync(`${paths.join('\n')}\n`));
   return { paths, bytes };
+}
+
+interface Phase {
+  readonly phase: string;
+  readonly tasks: number;
+  readonly fromS: number;
+  readonly toS: number;
+}
+
+/** Wall-clock span of each kind of task (segment chains, summaries, plan, applies, aggregates), from --events. */
+async function phases(eventsFile: string): Promise<Phase[]> {
+  const spans = new Map<string, { tasks: number; from: number; to: number }>();
+  let origin = Infinity;
+  for (const line of (await readFile(eventsFile, 'utf8')).split('\n')) {
+    if (line === '') continue;
+    const e = JSON.parse(line) as { type: string; id?: string; time: string };
+    const t = Date.parse(e.time);
+    origin = Math.min(origin, t);
+    if ((e.type !== 'task-start' && e.type !== 'task-done') || e.id === undefined) continue;
+    const kind = e.id.split(':')[0]!;
+    const s = spans.get(kind) ?? { tasks: 0, from: Infinity, to: -Infinity };
+    if (e.type === 'task-start') {
+      s.tasks++;
+      s.from = Math.min(s.from, t);
+    } else s.to = Math.max(s.to, t);
+    spans.set(kind, s);
+  }
+  return [...spans].map(([phase, s]) => ({ phase, tasks: s.tasks, fromS: (s.from - origin) / 1000, toS: (s.to - origin) / 1000 }));
 }
 
 function timedRun(args: string[], env: Record<string, string> = {}): { wallS: number; cpuS: number; rssMB: number; root: string; manifest: string } {
@@ -101,8 +129,11 @@ export async function e2eBench(): Promise<void> {
     const gunzipS = await gunzipOnly(mirror, paths);
     const rows = [];
     let one: ReturnType<typeof timedRun> | null = null;
+    const timelines: Record<string, Phase[]> = {};
     for (const workers of [1, 2]) {
-      const r = timedRun(['run', spec, '--cache', join(work, `cache-${workers}`), '--out', join(work, `out-${workers}`), '--workers', String(workers), '--concurrency', String(workers)]);
+      const events = join(work, `events-${workers}.ndjson`);
+      const r = timedRun(['run', spec, '--cache', join(work, `cache-${workers}`), '--out', join(work, `out-${workers}`), '--workers', String(workers), '--concurrency', String(workers), '--events', events]);
+      timelines[workers] = await phases(events);
       if (workers === 1) one = r;
       rows.push({
         workers,
@@ -118,6 +149,8 @@ export async function e2eBench(): Promise<void> {
     console.table(rows);
     const two = rows[1]!;
     console.log(`2 workers vs 1: ${(one!.wallS / Number(two['wall s'])).toFixed(2)}x the throughput (target >= 1.8x on 2 cores)`);
+    console.log('\nwall-clock span of each kind of task, seconds from the run\'s first event:');
+    console.table(Object.entries(timelines).flatMap(([workers, ps]) => ps.map((p) => ({ workers, phase: p.phase, tasks: p.tasks, from: p.fromS.toFixed(1), to: p.toS.toFixed(1) }))));
     console.log(`gunzip alone, same bytes, one core: ${(mb / gunzipS).toFixed(1)} MB/s compressed; the pipeline's per-core rate is ${((mb / one!.cpuS) / (mb / gunzipS)).toFixed(3)}x of it`);
 
     const m = JSON.parse(await readFile(one!.manifest, 'utf8')) as { runFacts: { stageMs: Record<string, number> }; tasks: { edges: { bytes: number; records?: number }[] }[]; inputs: { segments: { size: number }[] } };
