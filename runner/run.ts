@@ -112,7 +112,12 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
               id,
               deps: [layer[i]!],
               run: async (signal) => {
-                summaries[g]![i] = await timed(step.stage.name, () => runGlobalSummary(env, step, g, seg, outputAt(g, i), signal));
+                // On the segment workers when there are some: summaries then overlap the chains still running.
+                if (pool) {
+                  const s = await pool.summarize(g, seg, outputAt(g, i), signal);
+                  if (!s.cached) addMs(step.stage.name, s.ms);
+                  summaries[g]![i] = s;
+                } else summaries[g]![i] = await timed(step.stage.name, () => runGlobalSummary(env, step, g, seg, outputAt(g, i), signal));
               },
             });
             return id;

@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import pLimit from 'p-limit';
 import { ReingestError } from './errors.ts';
 
 export interface DagNode {
@@ -42,37 +41,50 @@ export async function runDag(nodes: readonly DagNode[], opts: { concurrency: num
   if (opts.signal.aborted) onOuterAbort();
   else opts.signal.addEventListener('abort', onOuterAbort, { once: true });
 
-  const limit = pLimit(opts.concurrency);
   const failures: { id: string; error: unknown }[] = [];
   const running = new Set<Promise<void>>();
+  // Ready nodes wait here. A node readied by one that finished goes to the front: a segment's follow-up
+  // (its summary) runs next to the chains still going instead of after all of them, so less is left for the end.
+  const ready: string[] = [];
+  let active = 0;
 
-  const start = (id: string): void => {
-    const node = byId.get(id)!;
-    const p = limit(async () => {
+  const runNode = async (id: string): Promise<void> => {
+    try {
+      await byId.get(id)!.run(inner.signal);
+    } catch (error) {
+      // A node that throws after the run was stopped is reporting the stop, not a failure of its own.
       if (inner.signal.aborted) return;
-      try {
-        await node.run(inner.signal);
-      } catch (error) {
-        // A node that throws after the run was stopped is reporting the stop, not a failure of its own.
-        if (inner.signal.aborted) return;
-        failures.push({ id, error });
-        inner.abort(error);
-        return;
-      }
-      for (const next of order(dependents.get(id) ?? [])) {
-        const left = waiting.get(next)! - 1;
-        waiting.set(next, left);
-        if (left === 0 && !inner.signal.aborted) start(next);
-      }
-    });
-    running.add(p);
-    void p.finally(() => running.delete(p));
+      failures.push({ id, error });
+      inner.abort(error);
+      return;
+    }
+    const readied: string[] = [];
+    for (const next of dependents.get(id) ?? []) {
+      const left = waiting.get(next)! - 1;
+      waiting.set(next, left);
+      if (left === 0) readied.push(next);
+    }
+    ready.unshift(...order(readied));
+  };
+
+  const pump = (): void => {
+    while (active < opts.concurrency && ready.length > 0 && !inner.signal.aborted) {
+      const id = ready.shift()!;
+      active++;
+      const p = runNode(id).finally(() => {
+        active--;
+        pump();
+      });
+      running.add(p);
+      void p.finally(() => running.delete(p));
+    }
   };
 
   // With a seed, ready nodes start in a shuffled (seeded) order: a missing dependency or an output that
   // depends on completion order then shows up as a different root instead of hiding behind luck.
   const order = (ids: string[]): string[] => (opts.shuffleSeed === undefined ? ids : shuffled(ids, opts.shuffleSeed));
-  for (const id of order(nodes.filter((n) => n.deps.length === 0).map((n) => n.id))) start(id);
+  ready.push(...order(nodes.filter((n) => n.deps.length === 0).map((n) => n.id)));
+  pump();
   while (running.size > 0) await Promise.allSettled([...running]);
   opts.signal.removeEventListener('abort', onOuterAbort);
 

@@ -4,6 +4,7 @@ import { HttpRemoteCache } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { isReingestError } from './errors.ts';
 import type { ExecEnv } from './exec-common.ts';
+import { runGlobalSummary } from './exec-global.ts';
 import { runSegment } from './exec-segment.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { AnyStage, StageRegistry } from './stage.ts';
@@ -25,6 +26,13 @@ const steps: ResolvedStep[] = init.steps.map((s) => {
   return { stage, params: s.params };
 });
 const pipeline = { segment: steps, ...(init.pins ? { pins: new Map(init.pins) } : {}) };
+const summarizers = new Map<number, ResolvedStep>(
+  init.summarizers.map((s) => {
+    const stage: AnyStage | undefined = registry[s.stage];
+    if (!stage) throw new Error(`Internal error: worker registry has no stage ${s.stage}`);
+    return [s.g, { stage, params: s.params }];
+  }),
+);
 
 let nextGrant = 0;
 const grants = new Map<number, () => void>();
@@ -74,9 +82,16 @@ port.on('message', (m: ToWorker) => {
   } else {
     const controller = new AbortController();
     running.set(m.task, controller);
-    runSegment(env, pipeline, m.listing, m.segment, controller.signal).then(
-      (outcome) => post({ type: 'done', task: m.task, outcome }),
-      (err) => post({ type: 'failed', task: m.task, error: wire(err) }),
-    ).finally(() => running.delete(m.task));
+    const fail = (err: unknown) => post({ type: 'failed', task: m.task, error: wire(err) });
+    if (m.type === 'run') {
+      runSegment(env, pipeline, m.listing, m.segment, controller.signal).then((outcome) => post({ type: 'done', task: m.task, outcome }), fail).finally(() => running.delete(m.task));
+      return;
+    }
+    const step = summarizers.get(m.g);
+    if (!step) throw new Error(`Internal error: worker has no summarizing step ${m.g}`);
+    const t0 = performance.now();
+    runGlobalSummary(env, step, m.g, m.segment, m.input, controller.signal)
+      .then((r) => post({ type: 'summarized', task: m.task, outcome: { ...r, ms: performance.now() - t0 } }), fail)
+      .finally(() => running.delete(m.task));
   }
 });

@@ -5,15 +5,17 @@ import type { RunEvent } from './exec-common.ts';
 import type { SegmentOutcome } from './exec-segment.ts';
 import type { Slots } from './slots.ts';
 import type { ResolvedPipeline } from './spec.ts';
-import type { SegmentRef } from './stage.ts';
-import type { FromWorker, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
+import type { GlobalStage, SegmentRef } from './stage.ts';
+import type { FromWorker, SummaryOutcome, ToWorker, WireError, WorkerInit } from './worker-protocol.ts';
 
 interface Job {
   readonly task: number;
-  readonly listing: Digest;
-  readonly segment: SegmentRef;
+  /** The request for the worker: a segment chain, or a whole-run step's summary of one segment. */
+  readonly request: Extract<ToWorker, { type: 'run' | 'summary' }>;
+  /** The run's task id, named on failures. */
+  readonly id: string;
   readonly signal: AbortSignal;
-  readonly resolve: (o: SegmentOutcome) => void;
+  readonly resolve: (o: never) => void;
   readonly reject: (e: unknown) => void;
 }
 
@@ -53,9 +55,19 @@ export class SegmentWorkers {
   }
 
   run(listing: Digest, segment: SegmentRef, signal: AbortSignal): Promise<SegmentOutcome> {
-    return new Promise((resolve, reject) => {
-      const job: Job = { task: this.#nextTask++, listing, segment, signal, resolve, reject };
-      this.#queue.push(job);
+    const task = this.#nextTask++;
+    return this.#enqueue({ type: 'run', task, listing, segment }, `segment:${segment.index}`, signal);
+  }
+
+  /** Whole-run step g's summary of one segment (its records at `input`), on a worker: cached or made there. */
+  summarize(g: number, segment: SegmentRef, input: Digest, signal: AbortSignal): Promise<SummaryOutcome> {
+    const task = this.#nextTask++;
+    return this.#enqueue({ type: 'summary', task, g, segment, input }, `summary:${g}:${segment.index}`, signal);
+  }
+
+  #enqueue<T>(request: Job['request'], id: string, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ task: request.task, request, id, signal, resolve: resolve as (o: never) => void, reject });
       this.#pump();
     });
   }
@@ -71,7 +83,7 @@ export class SegmentWorkers {
       slot.job = job;
       const onAbort = () => this.#send(slot, { type: 'abort', task: job.task });
       job.signal.addEventListener('abort', onAbort, { once: true });
-      this.#send(slot, { type: 'run', task: job.task, listing: job.listing, segment: job.segment });
+      this.#send(slot, job.request);
     }
   }
 
@@ -105,12 +117,13 @@ export class SegmentWorkers {
         return;
       }
       case 'done':
+      case 'summarized':
       case 'failed': {
         const job = slot.job;
         slot.job = null;
         if (job && job.task === m.task) {
-          if (m.type === 'done') job.resolve(m.outcome);
-          else job.reject(revive(m.error, job.segment));
+          if (m.type === 'failed') job.reject(revive(m.error, job.id));
+          else job.resolve(m.outcome as never);
         }
         this.#pump();
         return;
@@ -126,7 +139,7 @@ export class SegmentWorkers {
     slot.grants.clear();
     const job = slot.job;
     slot.job = null;
-    job?.reject(Object.assign(err, { task: `segment:${job.segment.index}` }));
+    job?.reject(Object.assign(err, { task: job.id }));
   }
 
   async close(): Promise<void> {
@@ -137,11 +150,11 @@ export class SegmentWorkers {
 }
 
 /** A worker's failure as this thread's error: typed errors stay typed; bugs keep their stack. */
-function revive(e: WireError, segment: SegmentRef): Error {
+function revive(e: WireError, task: string): Error {
   if (e.reingest) return new ReingestError(e.code!, e.message, e.where ? { where: e.where } : {});
   const err = new Error(e.message);
   if (e.stack) err.stack = e.stack;
-  return Object.assign(err, { task: `segment:${segment.index}` });
+  return Object.assign(err, { task });
 }
 
 /**
@@ -155,7 +168,7 @@ export function segmentWorkersFor(
     readonly remoteCache?: string | undefined;
     readonly log: { readonly level: string };
   },
-  p: Pick<ResolvedPipeline, 'segment' | 'pins'>,
+  p: Pick<ResolvedPipeline, 'segment' | 'global' | 'pins'>,
   mirror: string,
   segments: number,
   emit: (e: RunEvent) => void,
@@ -165,6 +178,7 @@ export function segmentWorkersFor(
   const init: WorkerInit = {
     registry: opts.workers.registry,
     steps: p.segment.map((s) => ({ stage: s.stage.name, params: s.params })),
+    summarizers: p.global.flatMap((s, g) => ((s.stage as GlobalStage).summarize ? [{ g, stage: s.stage.name, params: s.params }] : [])),
     ...(p.pins ? { pins: [...p.pins] } : {}),
     cacheDir: opts.cacheDir,
     mirror,
