@@ -10,7 +10,8 @@
  * 2-vs-1 speed-up, peak RSS, each stage's share of wall time inside the chains, gunzip-only throughput of
  * the same bytes and the ratio, and the edge-hashing share estimated from measured sha256 speed.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -90,13 +91,27 @@ async function phases(eventsFile: string): Promise<Phase[]> {
   return [...spans].map(([phase, s]) => ({ phase, tasks: s.tasks, fromS: (s.from - origin) / 1000, toS: (s.to - origin) / 1000 }));
 }
 
-function timedRun(args: string[], env: Record<string, string> = {}): { wallS: number; cpuS: number; rssMB: number; root: string; manifest: string } {
+interface Timed {
+  readonly wallS: number;
+  readonly cpuS: number;
+  readonly rssMB: number;
+  readonly root: string;
+  readonly manifest: string;
+}
+
+/** One `reingest run` in a child process under /usr/bin/time: wall, CPU (all threads) and peak RSS. */
+async function timedRun(args: string[], env: Record<string, string> = {}): Promise<Timed> {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin/reingest.mjs'), ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } });
+  const child = spawn('/usr/bin/time', ['-v', process.execPath, join(ROOT, 'bin/reingest.mjs'), ...args, '--json'], { env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [status] = (await once(child, 'close')) as [number | null];
   const wallS = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(r.stderr);
-  const num = (re: RegExp) => Number(re.exec(r.stderr)?.[1]);
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { root: string; manifest: string };
+  if (status !== 0) throw new Error(stderr);
+  const num = (re: RegExp) => Number(re.exec(stderr)?.[1]);
+  const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { root: string; manifest: string };
   return { wallS, cpuS: num(/User time \(seconds\): ([\d.]+)/) + num(/System time \(seconds\): ([\d.]+)/), rssMB: num(/Maximum resident set size \(kbytes\): (\d+)/) / 1024, ...out };
 }
 
@@ -128,11 +143,11 @@ export async function e2eBench(): Promise<void> {
     console.log(`corpus: ${SEGMENTS} segments, ${mb.toFixed(1)} MB compressed (per-record gzip), ${(await stat(join(mirror, paths[0]!))).size} bytes in the first`);
     const gunzipS = await gunzipOnly(mirror, paths);
     const rows = [];
-    let one: ReturnType<typeof timedRun> | null = null;
+    let one: Timed | null = null;
     const timelines: Record<string, Phase[]> = {};
     for (const workers of [1, 2]) {
       const events = join(work, `events-${workers}.ndjson`);
-      const r = timedRun(['run', spec, '--cache', join(work, `cache-${workers}`), '--out', join(work, `out-${workers}`), '--workers', String(workers), '--concurrency', String(workers), '--events', events]);
+      const r = await timedRun(['run', spec, '--cache', join(work, `cache-${workers}`), '--out', join(work, `out-${workers}`), '--workers', String(workers), '--concurrency', String(workers), '--events', events]);
       timelines[workers] = await phases(events);
       if (workers === 1) one = r;
       rows.push({
@@ -149,6 +164,20 @@ export async function e2eBench(): Promise<void> {
     console.table(rows);
     const two = rows[1]!;
     console.log(`2 workers vs 1: ${(one!.wallS / Number(two['wall s'])).toFixed(2)}x the throughput (target >= 1.8x on 2 cores)`);
+    // What this machine allows: two independent single-worker processes, each over half the segments, at
+    // once. No shared process, thread pool or scheduler: whatever they lose against running alone is the
+    // cores' own contention (shared caches, memory bandwidth, a host's sibling threads), a ceiling for any
+    // two-worker figure.
+    const half = SEGMENTS / 2;
+    const t0 = performance.now();
+    await Promise.all(
+      [`0..${half - 1}`, `${half}..${SEGMENTS - 1}`].map((sel, k) =>
+        timedRun(['run', spec, '--cache', join(work, `cache-pair-${k}`), '--out', join(work, `out-pair-${k}`), '--workers', '1', '--concurrency', '1', '--segments', sel]),
+      ),
+    );
+    const pairS = (performance.now() - t0) / 1000;
+    const ceiling = one!.wallS / pairS;
+    console.log(`machine ceiling: two independent 1-worker processes over half the segments each, at once: ${pairS.toFixed(1)} s, ${ceiling.toFixed(2)}x one process over all; 2 workers reach ${((one!.wallS / Number(two['wall s']) / ceiling) * 100).toFixed(0)}% of it`);
     console.log('\nwall-clock span of each kind of task, seconds from the run\'s first event:');
     console.table(Object.entries(timelines).flatMap(([workers, ps]) => ps.map((p) => ({ workers, phase: p.phase, tasks: p.tasks, from: p.fromS.toFixed(1), to: p.toS.toFixed(1) }))));
     console.log(`gunzip alone, same bytes, one core: ${(mb / gunzipS).toFixed(1)} MB/s compressed; the pipeline's per-core rate is ${((mb / one!.cpuS) / (mb / gunzipS)).toFixed(3)}x of it`);
@@ -165,7 +194,7 @@ export async function e2eBench(): Promise<void> {
     const hashS = (rawBytes + 2 * edgeBytes) / sha256Speed();
     console.log(`edge hashing, estimated: ${((rawBytes + 2 * edgeBytes) / 1e6).toFixed(0)} MB hashed at the measured sha256 speed = ${hashS.toFixed(1)} s, ${((hashS / one!.cpuS) * 100).toFixed(1)}% of the 1-worker run's CPU`);
     // Measured: the same 1-worker run with the intermediate record edges neither encoded nor hashed.
-    const bare = timedRun(['run', spec, '--cache', join(work, 'cache-nohash'), '--out', join(work, 'out-nohash'), '--workers', '1', '--concurrency', '1'], { REINGEST_BENCH_SKIP_EDGE_HASHING: '1' });
+    const bare = await timedRun(['run', spec, '--cache', join(work, 'cache-nohash'), '--out', join(work, 'out-nohash'), '--workers', '1', '--concurrency', '1'], { REINGEST_BENCH_SKIP_EDGE_HASHING: '1' });
     console.log(`edge hashing, measured: CPU ${one!.cpuS.toFixed(1)} s with, ${bare.cpuS.toFixed(1)} s without intermediate edge hashing: ${(((one!.cpuS - bare.cpuS) / one!.cpuS) * 100).toFixed(1)}% of the run (raw-byte hashing, which keys the chains, is in both)`);
   } finally {
     await rm(work, { recursive: true, force: true });
