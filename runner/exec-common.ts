@@ -7,7 +7,7 @@ import { canonicalJson } from './canonical-json.ts';
 import { CounterSet } from './counters.ts';
 import { isReingestError, ReingestError } from './errors.ts';
 import { taskKey, type KeyPreimage } from './keys.ts';
-import { decodeFrames, encodeFrame, type DataRecord } from './record-codec.ts';
+import { decodeFrames, encodeFrame, encodeFrameParts, type DataRecord } from './record-codec.ts';
 import { RecordIndex, RecordIndexBuilder } from './record-index.ts';
 import type { Acquire } from './slots.ts';
 import type { ResolvedStep } from './spec.ts';
@@ -221,12 +221,13 @@ export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdg
         yield r.value;
         continue;
       }
-      const frame = encodeFrame(r.value);
-      acc.bytes += frame.byteLength;
-      acc.index.add(frame);
+      // Parts, not one frame: a record's large blocks are hashed where they are instead of copied first.
+      const { parts, length } = encodeFrameParts(r.value);
+      acc.bytes += length;
+      acc.index.addParts(parts, length);
       if (sink) {
-        acc.hash.update(frame);
-        await sink.write(frame);
+        for (const p of parts) acc.hash.update(p);
+        await sink.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, length));
       }
       yield r.value;
     }

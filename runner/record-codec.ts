@@ -32,16 +32,29 @@ export class RecordCodecError extends Error {
   readonly code = 'REINGEST_E_RECORD_CODEC';
 }
 
+/** Byte values at least this long are referenced by a frame's parts instead of copied into them. */
+const BY_REFERENCE = 16 * 1024;
+
 class Writer {
   buf = Buffer.allocUnsafe(256);
   len = 0;
+  /** Start in buf of the bytes not yet handed out as a part (always 0 when writing one contiguous frame). */
+  mark = 0;
+  /** Set when large byte values are kept by reference: the frame so far, in order. */
+  readonly parts: Buffer[] | null;
+  constructor(byReference: boolean) {
+    this.parts = byReference ? [] : null;
+  }
   ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
+    const keep = this.len - this.mark;
     let size = this.buf.length * 2;
-    while (size < this.len + n) size *= 2;
+    while (size < keep + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.len);
+    this.buf.copy(next, 0, this.mark, this.len);
     this.buf = next;
+    this.len = keep;
+    this.mark = 0;
   }
   byte(b: number): void {
     this.ensure(1);
@@ -54,6 +67,11 @@ class Writer {
   }
   bytes(b: Uint8Array): void {
     this.u32(b.byteLength);
+    if (this.parts !== null && b.byteLength >= BY_REFERENCE) {
+      this.parts.push(this.buf.subarray(this.mark, this.len), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      this.mark = this.len;
+      return;
+    }
     this.ensure(b.byteLength);
     this.buf.set(b, this.len);
     this.len += b.byteLength;
@@ -69,11 +87,26 @@ class Writer {
 
 /** Encodes one record as a frame: u32 big-endian length, then the canonical bytes. */
 export function encodeFrame(record: DataRecord): Buffer {
-  const w = new Writer();
+  const w = new Writer(false);
   w.u32(0);
   writeValue(w, record, '$');
   w.buf.writeUInt32BE(w.len - 4, 0);
   return w.buf.subarray(0, w.len);
+}
+
+/**
+ * The same frame as encodeFrame, as consecutive parts whose large byte values (a WARC block) are the
+ * record's own buffers, not copies: hashing the parts in order hashes the frame.
+ */
+export function encodeFrameParts(record: DataRecord): { readonly parts: readonly Buffer[]; readonly length: number } {
+  const w = new Writer(true);
+  w.u32(0);
+  writeValue(w, record, '$');
+  const parts = w.parts!;
+  parts.push(w.buf.subarray(w.mark, w.len));
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  parts[0]!.writeUInt32BE(length - 4, 0);
+  return { parts, length };
 }
 
 function writeValue(w: Writer, v: RecordValue | undefined, path: string): void {

@@ -14,13 +14,20 @@ export class RecordIndexBuilder {
   #n = 0;
 
   add(frame: Uint8Array): void {
+    this.addParts([frame], frame.byteLength);
+  }
+
+  /** A frame given as consecutive parts (encodeFrameParts) of `length` bytes in all. */
+  addParts(parts: readonly Uint8Array[], length: number): void {
     if ((this.#n + 1) * ENTRY > this.#buf.length) {
       const next = Buffer.allocUnsafe(this.#buf.length * 2);
       this.#buf.copy(next, 0, 0, this.#n * ENTRY);
       this.#buf = next;
     }
-    createHash('sha256').update(LEAF).update(frame).digest().copy(this.#buf, this.#n * ENTRY);
-    this.#buf.writeUInt32BE(frame.byteLength, this.#n * ENTRY + 32);
+    const h = createHash('sha256').update(LEAF);
+    for (const p of parts) h.update(p);
+    h.digest().copy(this.#buf, this.#n * ENTRY);
+    this.#buf.writeUInt32BE(length, this.#n * ENTRY + 32);
     this.#n++;
   }
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { canonicalJson, compareUtf8 } from '../runner/canonical-json.ts';
-import { decodeFrames, decodeRecord, encodeFrame } from '../runner/record-codec.ts';
+import { decodeFrames, decodeRecord, encodeFrame, encodeFrameParts } from '../runner/record-codec.ts';
 import { chunked, collect } from './helpers.ts';
 
 t.test('canonical JSON sorts keys by UTF-8 bytes, not UTF-16 units or locale', async (t) => {
@@ -34,6 +34,25 @@ t.test('record frames round-trip and do not depend on key order', async (t) => {
   t.not(encodeFrame({ x: 'AAA' }).toString('hex'), encodeFrame({ x: new Uint8Array([65, 65, 65]) }).toString('hex'), 'bytes and strings encode differently');
   t.not(encodeFrame({ ab: 'c' }).toString('hex'), encodeFrame({ a: 'bc' }).toString('hex'), 'lengths keep fields apart');
   t.throws(() => encodeFrame({ f: 1.5 }), { code: 'REINGEST_E_RECORD_CODEC' });
+});
+
+t.test('a frame in parts (large blocks by reference) is byte for byte the frame', async (t) => {
+  const big = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+  const cases = [
+    { small: 'x' },
+    { block: big(16 * 1024, 1) },
+    { a: 'before', block: big(120_000, 2), z: 'after', n: 7 },
+    { one: big(20_000, 3), two: big(16 * 1024 - 1, 4), three: big(300_000, 5), list: [big(40_000, 6), 'mid', { deep: big(17_000, 7) }], s: 'é'.repeat(5000) },
+  ];
+  for (const [i, rec] of cases.entries()) {
+    const whole = encodeFrame(rec);
+    const { parts, length } = encodeFrameParts(rec);
+    t.equal(length, whole.length, `case ${i}: length`);
+    t.same(Buffer.concat(parts), whole, `case ${i}: bytes`);
+  }
+  const block = big(50_000, 9);
+  const { parts } = encodeFrameParts({ block });
+  t.ok(parts.some((p) => p.buffer === block.buffer), 'the block itself is a part, not a copy');
 });
 
 t.test('frames decode across any chunk boundary and reject a torn tail', async (t) => {
