@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { CounterSet } from '../runner/counters.ts';
 import type { DataRecord } from '../runner/stage.ts';
-import { base32, hashPlacement } from '../stages/warc/digests.ts';
-import { hashThread } from '../stages/warc/hash-worker.ts';
-import { inOrder, type Pending } from '../stages/warc/in-order.ts';
+import { base32 } from '../stages/warc/digests.ts';
 import { parseWarc, header } from '../stages/warc/parse.ts';
 import { readWarc, warcRecords } from '../stages/warc-records.ts';
 import { chunked, collect, ROOT, stageCtx } from './helpers.ts';
@@ -177,7 +174,7 @@ t.test('a 100 MB record with the default cap: flagged oversize, streamed past, t
   t.comment(`rss grew by ${Math.round((process.memoryUsage().rss - before) / 1e6)} MB while reading it`);
 });
 
-/** A per-record-gzip WARC whose blocks are large enough to be hashed on the hashing thread, with known verdicts. */
+/** A per-record-gzip WARC with large blocks (sha1 and sha256 digests, one wrong), with known verdicts. */
 function bigBlocks(): { file: Buffer; verdicts: [string, string][] } {
   const sha1 = (b: Buffer) => `sha1:${base32(createHash('sha1').update(b).digest())}`;
   const body = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * seed) % 251));
@@ -206,78 +203,10 @@ function bigBlocks(): { file: Buffer; verdicts: [string, string][] } {
   return { file: Buffer.concat(members), verdicts };
 }
 
-t.test('large blocks hash on the hashing thread, with the verdicts hashing in place gives', async (t) => {
-  const was = hashPlacement.offThread;
-  hashPlacement.offThread = true;
-  t.teardown(() => void (hashPlacement.offThread = was));
+t.test('large blocks get the verdicts their digests call for, whatever the chunking', async (t) => {
   const { file, verdicts } = bigBlocks();
-  const before = hashThread().hashed;
   for (const sizes of [[65536], [1000, 7]]) {
     const recs = await collect(readWarc(chunked(file, sizes), readOpts('big.warc.gz')));
     t.same(recs.map((r) => [r.blockDigest, r.payloadDigest]), verdicts, `chunks ${sizes}`);
   }
-  t.ok(hashThread().hashed - before >= 12, `the thread hashed ${hashThread().hashed - before} inputs (blocks and payloads of the 4 large records, twice)`);
-});
-
-t.test('the hashing thread dying mid-file loses no verdict (what it held is hashed in place)', async (t) => {
-  const was = hashPlacement.offThread;
-  hashPlacement.offThread = true;
-  t.teardown(() => void (hashPlacement.offThread = was));
-  const { file, verdicts } = bigBlocks();
-  const got: [string, string][] = [];
-  const dying = hashThread();
-  for await (const r of readWarc(chunked(file, [4096]), readOpts('big.warc.gz'))) {
-    got.push([r.blockDigest, r.payloadDigest]);
-    if (got.length === 1) await dying.terminate();
-  }
-  t.ok(dying.broken, 'the first thread is gone');
-  t.same(got, verdicts);
-  t.not(hashThread(), dying, 'a new thread serves the next reader');
-});
-
-t.test('in order: results come in source order, the look-ahead stays bounded, a source error comes after what was read', async (t) => {
-  let pulled = 0;
-  // Later items finish first (item i after (n - i) * 5 ms), so only order-keeping gives 0, 1, 2, ...
-  async function* source(n: number, failAfter = Infinity): AsyncGenerator<Pending<number>> {
-    for (let i = 0; i < n; i++) {
-      if (i === failAfter) throw new Error('source broke');
-      pulled++;
-      yield { result: new Promise<number>((resolve) => setTimeout(() => resolve(i), (n - i) * 5)), bytes: 10 };
-    }
-  }
-  const out: [number, number][] = [];
-  for await (const v of inOrder(source(8), { maxBytes: 1000, maxItems: 2 })) out.push([v, pulled]);
-  t.same(out.map(([v]) => v), [0, 1, 2, 3, 4, 5, 6, 7], 'in source order');
-  t.equal(out[0]![1], 3, 'while the head was unfinished, it pulled up to maxItems + 1 items');
-  t.ok(out.every(([v, p]) => p - v <= 3), `never more than 3 ahead of the consumer: ${JSON.stringify(out)}`);
-  pulled = 0;
-  const byBytes: number[] = [];
-  for await (const v of inOrder(source(4), { maxBytes: 15, maxItems: 100 })) byBytes.push(pulled - v);
-  t.equal(byBytes[0], 2, 'bounded by bytes: 2 items of 10 bytes exceed 15');
-  t.ok(byBytes.every((ahead) => ahead <= 2), `never more than 2 ahead: ${JSON.stringify(byBytes)}`);
-  const seen: number[] = [];
-  await t.rejects(
-    (async () => {
-      for await (const v of inOrder(source(5, 3), { maxBytes: 1000, maxItems: 10 })) seen.push(v);
-    })(),
-    /source broke/,
-  );
-  t.same(seen, [0, 1, 2], 'the items read before the error were yielded first');
-});
-
-t.test('the hashing thread never holds the process open once it owes no results', async (t) => {
-  const mod = join(ROOT, 'stages/warc/hash-worker.ts');
-  // Started and used, started and not used, and restarted after a crash: each exits promptly.
-  const script = `const { hashThread } = await import(${JSON.stringify(mod)});
-    const a = hashThread();
-    await a.digest('sha1', Buffer.alloc(1 << 17));
-    const owed = a.digest('sha1', Buffer.alloc(1 << 17));
-    await a.terminate();
-    await owed;
-    hashThread();
-    console.log('done');`;
-  const file = join(t.testdir({ 'exits.mjs': script }), 'exits.mjs');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } });
-  t.equal(r.signal, null, 'not killed by the timeout');
-  t.equal(r.stdout.trim(), 'done', `status ${r.status}: ${r.stderr}`);
 });

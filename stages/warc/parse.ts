@@ -1,8 +1,7 @@
 import { ReingestError } from '../../runner/stage.ts';
 import { ByteReader } from './byte-reader.ts';
-import { checkDigest, dechunk, hashPlacement, type DigestVerdict, type Verdict } from './digests.ts';
+import { checkDigest, dechunk, type DigestVerdict } from './digests.ts';
 import type { Piece } from './gzip-members.ts';
-import { inOrder, type LookAhead, type Pending } from './in-order.ts';
 
 export interface WarcRecord {
   /** Offset of the record's version line in the uncompressed stream. */
@@ -45,12 +44,6 @@ export function header(rec: { headers: readonly (readonly [string, string])[] },
 /** A record as parsed, before its digests are checked. */
 type Parsed = Omit<WarcRecord, 'blockDigest' | 'payloadDigest'>;
 
-/**
- * How far parsing runs ahead of the record being yielded while digests are computed on the threadpool:
- * 8 MiB of blocks (their WebCrypto copies can double that), enough for ~100 typical Common Crawl records.
- */
-const VERIFY_AHEAD: LookAhead = { maxBytes: 8 * 1024 * 1024, maxItems: 256 };
-
 interface Member {
   readonly start: number;
   readonly end: number;
@@ -69,25 +62,13 @@ export async function* parseWarc(input: AsyncIterable<Uint8Array | Piece>, opts:
     for await (const r of records) yield withVerdicts(r, 'not-checked', 'not-checked');
     return;
   }
-  if (hashPlacement.offThread) {
-    yield* inOrder(verifying(records), VERIFY_AHEAD);
-    return;
-  }
   for await (const r of records) {
     const [b, p] = verdicts(r);
-    yield withVerdicts(r, typeof b === 'string' ? b : await b, typeof p === 'string' ? p : await p);
+    yield withVerdicts(r, b, p);
   }
 }
 
-/** Starts each record's digest checks (large blocks go to the hashing thread) as the record is parsed. */
-async function* verifying(records: AsyncIterable<Parsed>): AsyncGenerator<Pending<WarcRecord>> {
-  for await (const r of records) {
-    const [b, p] = verdicts(r);
-    yield { result: Promise.all([b, p]).then(([b, p]) => withVerdicts(r, b, p)), bytes: r.block?.buffer.byteLength ?? 0 };
-  }
-}
-
-function verdicts(r: Parsed): [Verdict, Verdict] {
+function verdicts(r: Parsed): [DigestVerdict, DigestVerdict] {
   if (r.block === null) return ['not-checked', 'not-checked'];
   return [checkDigest(header(r, 'WARC-Block-Digest'), r.block), payloadVerdict(r.headers, r.block)];
 }
@@ -226,7 +207,7 @@ function locate(members: Member[], start: number, end: number): { fileOffset: nu
   return { fileOffset: m.fileOffset, fileLength: m.end === end ? m.fileLength : null };
 }
 
-function payloadVerdict(headers: readonly (readonly [string, string])[], block: Buffer): Verdict {
+function payloadVerdict(headers: readonly (readonly [string, string])[], block: Buffer): DigestVerdict {
   const type = header({ headers }, 'WARC-Type');
   const label = header({ headers }, 'WARC-Payload-Digest');
   if (type === 'revisit') return 'not-applicable';
