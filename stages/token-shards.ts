@@ -11,7 +11,8 @@ import { ENCODING_NAMES, isEncodingName, loadEncoding, type EncodingName } from 
  * from that seed and the shard number, never from time or process.
  *
  * Each shard is held in memory while it is built (shuffling needs it whole, llm.c's header needs the
- * token count first), which `shardTokens` bounds: 2^24 tokens by default, 64 MiB at 4 bytes a token.
+ * token count first), which `shardTokens` bounds: 2^24 tokens by default, 64 MiB at 4 bytes a token for
+ * binary formats; jsonl shards also hold each document's fields.
  * Facts beside each shard: documents, tokens, dtype, and where its documents came from (segment, the
  * digest of that segment's record stream, and the range of record ordinals in it).
  */
@@ -30,6 +31,9 @@ export interface TokenShardsParams {
 
 const FORMATS: readonly ShardFormat[] = ['megatron', 'llmc', 'jsonl'];
 const MAX_SHARD_TOKENS = 2 ** 27;
+
+/** A binary shard's documents keep no fields (only jsonl lines carry them). */
+const NO_FIELDS: DataRecord = {};
 
 interface Doc {
   readonly tokens: Uint8Array;
@@ -93,7 +97,10 @@ export const tokenShards: FilesStage<TokenShardsParams> = {
         checkIds(tokens, vocabSize, p.encoding, input.segment.path, ordinal);
         const n = tokens.length / 4;
         if (shard.length > 0 && shardTokens + n > p.shardTokens) yield* flush();
-        shard.push({ tokens, record, segment: input.segment, digest: input.digest, ordinal });
+        // Binary shards keep only a copy of the ids: the decoded record is a view into a read buffer that
+        // also holds its text and fields, ~3x the ids' bytes, and two shard writers run side by side.
+        const kept = p.format === 'jsonl' ? { tokens, record } : { tokens: new Uint8Array(tokens), record: NO_FIELDS };
+        shard.push({ ...kept, segment: input.segment, digest: input.digest, ordinal });
         shardTokens += n;
         ctx.counters.add('documents');
         ctx.counters.add('tokens', n);
