@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { openUrl } from '../stages/lib/open-url.ts';
+import { preferInflateThread } from '../stages/warc/inflate-thread.ts';
 import { readWarc, toRecord } from '../stages/warc-records.ts';
 
 /**
@@ -14,6 +15,7 @@ export async function warcLs(target: string, opts: { json: boolean; maxRecordByt
   const notes: Record<string, number> = {};
   let records = 0;
   const note = (what: string, n = 1) => (notes[what] = (notes[what] ?? 0) + n);
+  preferInflateThread();
   for await (const rec of readWarc(openUrl(url, opts.signal, opts.log), { where: target, maxRecordBytes: opts.maxRecordBytes, verifyDigests: true, signal: opts.signal, note })) {
     records++;
     const r = toRecord(rec);

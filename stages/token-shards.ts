@@ -1,7 +1,7 @@
 import { canonicalJson, ReingestError, v, type DataRecord, type FilesStage, type OutputFile, type RecordValue, type SegmentInput } from '../runner/stage.ts';
 import { llmcDtype, llmcHeader, megatronDtype, megatronIndex, packTokens } from './shards/formats.ts';
 import { seededPermutation } from './shards/shuffle.ts';
-import { ENCODING_NAMES, isEncodingName, loadEncoding, type EncodingName } from './tokenize/encodings.ts';
+import { ENCODING_NAMES, encodingVocabSize, isEncodingName, type EncodingName } from './tokenize/encodings.ts';
 
 /**
  * Writes the `tokens` of every document (from the tokenize stage), in list order, into training shards:
@@ -67,7 +67,7 @@ export const tokenShards: FilesStage<TokenShardsParams> = {
   },
   async *run(inputs, ctx) {
     const p = ctx.params;
-    const vocabSize = loadEncoding(p.encoding).identity.vocabSize;
+    const vocabSize = encodingVocabSize(p.encoding); // the ids' range only: the ranks (~40 MB loaded) are not needed
     let shard: Doc[] = [];
     let shardTokens = 0;
     let number = 0;

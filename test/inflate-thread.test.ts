@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { inflatePlacement } from '../stages/warc/inflate-thread.ts';
 import { readWarc } from '../stages/warc-records.ts';
-import { chunked, ROOT } from './helpers.ts';
+import { chunked, ROOT, runCli } from './helpers.ts';
 
 const fixture = (p: string) => readFile(join(ROOT, 'test/fixtures', p));
 
@@ -158,4 +158,18 @@ t.test('inflate threads never hold the process open', async (t) => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, encoding: 'utf8', timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } });
   t.equal(r.signal, null, 'not killed by the timeout');
   t.equal(r.stdout.trim(), 'done 1050', `status ${r.status}: ${r.stderr}`);
+});
+
+t.test('warc ls: the records of a real Common Crawl file at their member offsets, the same with and without the thread', async (t) => {
+  const file = join(ROOT, 'test/fixtures/whirlwind/whirlwind.warc.gz');
+  const outputs: string[] = [];
+  for (const thread of ['1', '0']) {
+    const r = await runCli(['warc', 'ls', file, '--json'], { REINGEST_WARC_INFLATE_THREAD: thread });
+    t.equal(r.code, 0, `thread=${thread}: ${r.stderr}`);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { offset: number; type: string; blockDigest: string });
+    t.same(lines.map((l) => l.offset), [0, 516, 1023, 18374], `thread=${thread}: member offsets as in realdata's MANIFEST.md`);
+    t.same(lines.map((l) => l.blockDigest), ['ok', 'ok', 'ok', 'ok']);
+    outputs.push(r.stdout);
+  }
+  t.equal(outputs[0], outputs[1], 'byte-identical listings');
 });

@@ -86,6 +86,11 @@ export function isEncodingName(s: string): s is EncodingName {
   return Object.hasOwn(DEFS, s);
 }
 
+/** One more than the largest token id, from the encoding's definition: no need to load its ranks. */
+export function encodingVocabSize(name: EncodingName): number {
+  return DEFS[name].vocabSize;
+}
+
 export interface LoadedEncoding {
   readonly identity: EncodingIdentity;
   /** Global, unicode-aware pre-tokeniser. */
