@@ -12,7 +12,7 @@ import { createGunzip } from 'node:zlib';
 import { WARCParser } from 'warcio';
 import { PageFactory, Rng } from '../sample/gen/pages.ts';
 import { gzipMember, sha1b32, warcRecord } from '../sample/gen/warc-writer.ts';
-import { inflatePlacement } from '../stages/warc/inflate-thread.ts';
+import { withInflatePlacement } from '../stages/warc/inflate-thread.ts';
 import { readWarc } from '../stages/warc-records.ts';
 
 const TARGET = Number(process.env.BENCH_WARC_MB ?? 200) * 1e6;
@@ -99,17 +99,6 @@ async function ours(file: string, verifyDigests: boolean): Promise<number> {
   return n;
 }
 
-/** Runs fn with the members inflated on an inflate thread (as `warc ls` does) or in place (as pipeline runs do). */
-async function placed<T>(offThread: boolean, fn: () => Promise<T>): Promise<T> {
-  const was = inflatePlacement.offThread;
-  inflatePlacement.offThread = offThread;
-  try {
-    return await fn();
-  } finally {
-    inflatePlacement.offThread = was;
-  }
-}
-
 async function warcioOwnGzip(file: string): Promise<number> {
   let n = 0;
   for await (const r of new WARCParser(stream(file) as unknown as AsyncIterable<Uint8Array>)) n += (await r.readFully()).length;
@@ -131,10 +120,10 @@ const WARCIO = 'warcio 2.4.11, own gzip path';
 
 const READERS: readonly (readonly [string, (file: string) => Promise<number>])[] = [
   [GUNZIP, gunzipOnly],
-  [OURS, (f) => placed(true, () => ours(f, false))],
-  [OURS_VERIFIED, (f) => placed(true, () => ours(f, true))],
-  ['  same, inflated in place (as in pipeline runs)', (f) => placed(false, () => ours(f, true))],
-  ['  records, offsets, CRC32, inflated in place', (f) => placed(false, () => ours(f, false))],
+  [OURS, (f) => withInflatePlacement(true, () => ours(f, false))],
+  [OURS_VERIFIED, (f) => withInflatePlacement(true, () => ours(f, true))],
+  ['  same, inflated in place (as in pipeline runs)', (f) => withInflatePlacement(false, () => ours(f, true))],
+  ['  records, offsets, CRC32, inflated in place', (f) => withInflatePlacement(false, () => ours(f, false))],
   [WARCIO, warcioOwnGzip],
   ['warcio 2.4.11, fed gunzipped stream', warcioFedGunzipped],
 ];

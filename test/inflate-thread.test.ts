@@ -3,21 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
-import { inflatePlacement } from '../stages/warc/inflate-thread.ts';
+import { withInflatePlacement } from '../stages/warc/inflate-thread.ts';
 import { readWarc } from '../stages/warc-records.ts';
 import { chunked, ROOT, runCli } from './helpers.ts';
 
 const fixture = (p: string) => readFile(join(ROOT, 'test/fixtures', p));
-
-async function placed<T>(offThread: boolean, fn: () => Promise<T>): Promise<T> {
-  const was = inflatePlacement.offThread;
-  inflatePlacement.offThread = offThread;
-  try {
-    return await fn();
-  } finally {
-    inflatePlacement.offThread = was;
-  }
-}
 
 /** Everything a reader reports, errors included, as plain data: two placements must give the same. */
 async function readAll(file: Buffer, sizes: number[], maxRecordBytes = 1 << 20): Promise<unknown[]> {
@@ -75,8 +65,8 @@ t.test('inflated on the thread or in place: the same records, offsets, verdicts,
   for (const [name, file, cap] of cases) {
     for (const sizes of [[1], [7, 3, 11], [65536]]) {
       if (sizes[0] === 1 && file.length > 100_000) continue; // byte-by-byte over megabytes only costs time
-      const inPlace = await placed(false, () => readAll(file, sizes, cap));
-      const onThread = await placed(true, () => readAll(file, sizes, cap));
+      const inPlace = await withInflatePlacement(false, () => readAll(file, sizes, cap));
+      const onThread = await withInflatePlacement(true, () => readAll(file, sizes, cap));
       t.same(onThread, inPlace, `${name}, chunks ${sizes}`);
       t.ok(inPlace.length > 0, `${name}: something was read`);
     }
@@ -85,8 +75,8 @@ t.test('inflated on the thread or in place: the same records, offsets, verdicts,
 
 t.test('a reader that stops early, a failing source and an abort end the walk; the next reader is unaffected', async (t) => {
   const file = bigFile(12);
-  const expected = await placed(false, () => readAll(file, [65536]));
-  await placed(true, async () => {
+  const expected = await withInflatePlacement(false, () => readAll(file, [65536]));
+  await withInflatePlacement(true, async () => {
     const opts = (signal: AbortSignal) => ({ where: 'big.warc.gz', maxRecordBytes: 1 << 20, verifyDigests: false, signal, note: () => {} });
     for await (const _ of readWarc(chunked(file, [65536]), opts(new AbortController().signal))) break;
 
@@ -125,7 +115,7 @@ t.test('the walk runs a bounded distance ahead of a slow reader', async (t) => {
       yield c;
     }
   }
-  await placed(true, async () => {
+  await withInflatePlacement(true, async () => {
     let records = 0;
     for await (const _ of readWarc(counted(), { where: 'slow.warc.gz', maxRecordBytes: 1 << 20, verifyDigests: false, signal: new AbortController().signal, note: () => {} })) {
       if (++records === 5) {

@@ -20,6 +20,17 @@ export function preferInflateThread(): void {
   if (process.env.REINGEST_WARC_INFLATE_THREAD !== '0' && isMainThread && availableParallelism() > 1) inflatePlacement.offThread = true;
 }
 
+/** Runs fn with members inflated on a thread (true) or in place (false), then restores the placement (benches, tests). */
+export async function withInflatePlacement<T>(offThread: boolean, fn: () => Promise<T>): Promise<T> {
+  const was = inflatePlacement.offThread;
+  inflatePlacement.offThread = offThread;
+  try {
+    return await fn();
+  } finally {
+    inflatePlacement.offThread = was;
+  }
+}
+
 /** Compressed bytes sent to the thread ahead of its walk. */
 const WINDOW = 4 * 1024 * 1024;
 /** Source chunks are gathered up to this size per message (a 1-byte-chunk source must not cost a message per byte). */
