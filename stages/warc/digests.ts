@@ -25,9 +25,9 @@ export function base32(buf: Buffer): string {
 
 /**
  * Compares a labelled digest (`sha1:BASE32`, `sha256:hex`, ...) with the bytes; base32 or hex accepted.
- * The first candidate is the bytes as stored, the second (if any) their de-chunked form. Hashing stays on
- * the reading thread: a hashing thread was tried and measured no faster (each hand-off copies the block and
- * wakes a thread); overlapping hashing with inflating is what pays, see inflate-thread.ts.
+ * The first candidate is the bytes as stored, the second (if any) their de-chunked form, hashed only if
+ * the first does not match. Hashing stays on the reading thread: a hashing thread was tried and measured
+ * no faster; overlapping hashing with inflating is what pays, see inflate-thread.ts.
  */
 export function checkDigest(label: string | undefined, ...candidates: Buffer[]): DigestVerdict {
   if (label === undefined || label === '') return 'absent';
@@ -35,11 +35,8 @@ export function checkDigest(label: string | undefined, ...candidates: Buffer[]):
   const alg = ALGORITHMS[label.slice(0, colon).trim().toLowerCase()];
   if (colon <= 0 || !alg) return 'unsupported';
   const want = label.slice(colon + 1).trim().replace(/=+$/, '');
-  return compare(want, candidates.map((bytes) => createHash(alg).update(bytes).digest()));
-}
-
-function compare(want: string, digests: readonly Buffer[]): DigestVerdict {
-  for (const [i, d] of digests.entries()) {
+  for (const [i, bytes] of candidates.entries()) {
+    const d = createHash(alg).update(bytes).digest();
     // Base32 is the norm; hex, base64 and base64url occur in the wild (warcio's own test files have all).
     const matches =
       want.toUpperCase() === base32(d) || want.toLowerCase() === d.toString('hex') || want === d.toString('base64').replace(/=+$/, '') || want === d.toString('base64url');

@@ -41,9 +41,6 @@ export function header(rec: { headers: readonly (readonly [string, string])[] },
   return undefined;
 }
 
-/** A record as parsed, before its digests are checked. */
-type Parsed = Omit<WarcRecord, 'blockDigest' | 'payloadDigest'>;
-
 interface Member {
   readonly start: number;
   readonly end: number;
@@ -57,29 +54,9 @@ interface Member {
  * on the next record; digests are checked and the verdicts recorded; nothing is silently dropped.
  */
 export async function* parseWarc(input: AsyncIterable<Uint8Array | Piece>, opts: ParseOptions): AsyncGenerator<WarcRecord> {
-  const records = parseRecords(input, opts);
-  if (!(opts.verifyDigests ?? true)) {
-    for await (const r of records) yield withVerdicts(r, 'not-checked', 'not-checked');
-    return;
-  }
-  for await (const r of records) {
-    const [b, p] = verdicts(r);
-    yield withVerdicts(r, b, p);
-  }
-}
-
-function verdicts(r: Parsed): [DigestVerdict, DigestVerdict] {
-  if (r.block === null) return ['not-checked', 'not-checked'];
-  return [checkDigest(header(r, 'WARC-Block-Digest'), r.block), payloadVerdict(r.headers, r.block)];
-}
-
-function withVerdicts(r: Parsed, blockDigest: DigestVerdict, payloadDigest: DigestVerdict): WarcRecord {
-  return { offset: r.offset, fileOffset: r.fileOffset, fileLength: r.fileLength, version: r.version, headers: r.headers, block: r.block, blockDigest, payloadDigest, flags: r.flags };
-}
-
-async function* parseRecords(input: AsyncIterable<Uint8Array | Piece>, opts: ParseOptions): AsyncGenerator<Parsed> {
   const { where } = opts;
   const maxResync = opts.maxResync ?? 16 * 1024 * 1024;
+  const verify = opts.verifyDigests ?? true;
   const members: Member[] = [];
   let plain = true;
   let uncompressed = 0;
@@ -153,7 +130,16 @@ async function* parseRecords(input: AsyncIterable<Uint8Array | Piece>, opts: Par
       }
       const end = r.offset;
       const member = plain ? { fileOffset: offset, fileLength: end - offset } : locate(members, offset, end);
-      yield { offset, ...member, version, headers, block, flags };
+      yield {
+        offset,
+        ...member,
+        version,
+        headers,
+        block,
+        blockDigest: block === null || !verify ? 'not-checked' : checkDigest(header({ headers }, 'WARC-Block-Digest'), block),
+        payloadDigest: block === null || !verify ? 'not-checked' : payloadVerdict(headers, block),
+        flags,
+      };
     }
   } finally {
     await r.close(); // ends the pieces upstream too: an inflate thread stops with its reader
