@@ -106,6 +106,13 @@ t.test('a reader that stops early, a failing source and an abort end the walk; t
   });
 });
 
+t.test('a source chunk larger than the look-ahead window still goes through', async (t) => {
+  const file = bigFile(6); // one 6 MB chunk: more than the 4 MiB the thread may hold ahead
+  const inPlace = await withInflatePlacement(false, () => readAll(file, [file.length]));
+  t.same(await withInflatePlacement(true, () => readAll(file, [file.length])), inPlace);
+  t.ok(inPlace.length > 100, `${inPlace.length} records`);
+});
+
 t.test('the walk runs a bounded distance ahead of a slow reader', async (t) => {
   const file = bigFile(40);
   let pulled = 0;

@@ -104,7 +104,9 @@ async function* membersOffThread(input: AsyncIterable<Uint8Array>, opts: MemberW
     let held: Uint8Array[] = [];
     let heldBytes = 0;
     const sendHeld = async () => {
-      while (credit < heldBytes && !stopped) await new Promise<void>((r) => (creditWake = r));
+      // A source chunk bigger than the whole window goes once the thread holds nothing: waiting for credit
+      // it can never have would stall the read for good.
+      while (credit < Math.min(heldBytes, WINDOW) && !stopped) await new Promise<void>((r) => (creditWake = r));
       if (stopped) return;
       const chunk = new Uint8Array(heldBytes); // owned, so it can be transferred: source buffers may be pooled
       let at = 0;
