@@ -20,19 +20,14 @@ const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
 
 const registry = (await import(init.registry.url))[init.registry.exportName] as StageRegistry;
-const steps: ResolvedStep[] = init.steps.map((s) => {
+/** A step as plain data (stage name, params) back into a resolved step from the registry. */
+function resolveStep(s: { readonly stage: string; readonly params: unknown }): ResolvedStep {
   const stage: AnyStage | undefined = registry[s.stage];
   if (!stage) throw new Error(`Internal error: worker registry has no stage ${s.stage}`);
   return { stage, params: s.params };
-});
-const pipeline = { segment: steps, ...(init.pins ? { pins: new Map(init.pins) } : {}) };
-const summarizers = new Map<number, ResolvedStep>(
-  init.summarizers.map((s) => {
-    const stage: AnyStage | undefined = registry[s.stage];
-    if (!stage) throw new Error(`Internal error: worker registry has no stage ${s.stage}`);
-    return [s.g, { stage, params: s.params }];
-  }),
-);
+}
+const pipeline = { segment: init.steps.map(resolveStep), ...(init.pins ? { pins: new Map(init.pins) } : {}) };
+const summarizers = new Map<number, ResolvedStep>(init.summarizers.map((s) => [s.g, resolveStep(s)]));
 
 let nextGrant = 0;
 const grants = new Map<number, () => void>();
