@@ -22,7 +22,7 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import sample from '../pipelines/sample.ts';
 import { PageFactory, Rng } from '../sample/gen/pages.ts';
 import { gzipMember, sha1b32, warcRecord } from '../sample/gen/warc-writer.ts';
-import { padding } from './warc.ts';
+import { median, padding } from './warc.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SEGMENTS = 8;
@@ -204,9 +204,8 @@ export async function e2eBench(): Promise<void> {
       withoutCpu.push((await run('nohash', { REINGEST_BENCH_SKIP_EDGE_HASHING: '1' })).cpuS);
       if (r > 0) withCpu.push((await run('hash', {})).cpuS);
     }
-    const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-    const w = medianOf(withCpu);
-    const wo = medianOf(withoutCpu);
+    const w = median(withCpu);
+    const wo = median(withoutCpu);
     console.log(`edge hashing, measured: median CPU ${w.toFixed(1)} s with [${withCpu.map((x) => x.toFixed(1)).join(', ')}], ${wo.toFixed(1)} s without [${withoutCpu.map((x) => x.toFixed(1)).join(', ')}] intermediate edge encoding and hashing: ${(((w - wo) / w) * 100).toFixed(1)}% of the run (raw-byte hashing, which keys the chains, is in both)`);
   } finally {
     await rm(work, { recursive: true, force: true });

@@ -79,7 +79,7 @@ async function time(fn: () => Promise<number>): Promise<Sample> {
   return { wallMs, cpuMs: (c.user + c.system) / 1000, bytes };
 }
 
-const median = (xs: readonly number[]) => {
+export const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
