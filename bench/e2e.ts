@@ -40,7 +40,7 @@ function pool(n: number, seed: number): Buffer[] {
   return members;
 }
 
-export async function corpus(dir: string, totalBytes: number): Promise<{ paths: string[]; bytes: number }> {
+async function corpus(dir: string, totalBytes: number): Promise<{ paths: string[]; bytes: number }> {
   const paths: string[] = [];
   let bytes = 0;
   for (let s = 0; s < SEGMENTS; s++) {
