@@ -12,7 +12,6 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -124,13 +123,6 @@ async function gunzipOnly(dir: string, paths: readonly string[]): Promise<number
   return (performance.now() - t0) / 1000;
 }
 
-function sha256Speed(): number {
-  const buf = Buffer.alloc(64 << 20, 7);
-  const t0 = performance.now();
-  createHash('sha256').update(buf).digest();
-  return buf.length / ((performance.now() - t0) / 1000);
-}
-
 export async function e2eBench(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'reingest-e2e-'));
   try {
@@ -182,17 +174,12 @@ export async function e2eBench(): Promise<void> {
     console.table(Object.entries(timelines).flatMap(([workers, ps]) => ps.map((p) => ({ workers, phase: p.phase, tasks: p.tasks, from: p.fromS.toFixed(1), to: p.toS.toFixed(1) }))));
     console.log(`gunzip alone, same bytes, one core: ${(mb / gunzipS).toFixed(1)} MB/s compressed; the pipeline's per-core rate is ${((mb / one!.cpuS) / (mb / gunzipS)).toFixed(3)}x of it`);
 
-    const m = JSON.parse(await readFile(one!.manifest, 'utf8')) as { runFacts: { stageMs: Record<string, number> }; tasks: { edges: { bytes: number; records?: number }[] }[]; inputs: { segments: { size: number }[] } };
+    const m = JSON.parse(await readFile(one!.manifest, 'utf8')) as { runFacts: { stageMs: Record<string, number> } };
     const stageMs = Object.entries(m.runFacts.stageMs).sort((a, b) => b[1] - a[1]);
     const total = stageMs.reduce((n, [, v]) => n + v, 0);
     console.log('\nshare of wall time per stage (1 worker; chain stages include hashing their input edge):');
     console.table(stageMs.map(([stage, ms]) => ({ stage, s: (ms / 1000).toFixed(1), share: `${((ms / total) * 100).toFixed(1)}%` })));
 
-    // Every edge's bytes are hashed once as a stream, and record edges once more per record (the index).
-    const rawBytes = m.inputs.segments.reduce((n, s) => n + s.size, 0);
-    const edgeBytes = m.tasks.flatMap((t) => t.edges).filter((e) => e.records !== undefined).reduce((n, e) => n + e.bytes, 0);
-    const hashS = (rawBytes + 2 * edgeBytes) / sha256Speed();
-    console.log(`edge hashing, estimated: ${((rawBytes + 2 * edgeBytes) / 1e6).toFixed(0)} MB hashed at the measured sha256 speed = ${hashS.toFixed(1)} s, ${((hashS / one!.cpuS) * 100).toFixed(1)}% of the 1-worker run's CPU`);
     // Measured: 1-worker runs with and without the intermediate record edges encoded and hashed, alternated
     // (BENCH_E2E_HASH_ROUNDS pairs, default 3; the first "with" is the run above) and compared by median CPU:
     // single runs on this shared machine differ by more than the effect.

@@ -208,6 +208,23 @@ const SKIP_EDGE_HASHING = process.env.REINGEST_BENCH_SKIP_EDGE_HASHING === '1';
  * index, whose Merkle root names an edge that is not kept); with a sink, also keeps the frames in an object
  * and hashes them as one stream, the object's name.
  */
+/**
+ * Records already framed on an edge of this thread, with their frame's leaf hash and length. Filters pass
+ * most documents on as the same object, so without this every text edge would encode and hash the same
+ * text again. Only records whose values are all primitives are remembered, and they are frozen first: such
+ * a record cannot change afterwards, so its frame cannot either (a stage that changes a document yields a
+ * new object, which is framed anew). Entries go with their records.
+ */
+const framed = new WeakMap<DataRecord, { readonly leaf: Buffer; readonly length: number }>();
+
+function isFlat(record: DataRecord): boolean {
+  for (const k in record) {
+    const v = record[k];
+    if (v !== null && typeof v === 'object') return false;
+  }
+  return true;
+}
+
 export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdge, sink?: ObjectWriter): AsyncGenerator<DataRecord> {
   const it = src[Symbol.asyncIterator]();
   try {
@@ -221,10 +238,19 @@ export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdg
         yield r.value;
         continue;
       }
+      const known = framed.get(r.value);
+      if (known !== undefined && !sink) {
+        // The same unchangeable record on an earlier edge: same frame, so the same leaf.
+        acc.bytes += known.length;
+        acc.index.addLeaf(known.leaf, known.length);
+        yield r.value;
+        continue;
+      }
       // Parts, not one frame: a record's large blocks are hashed where they are instead of copied first.
       const { parts, length } = encodeFrameParts(r.value);
       acc.bytes += length;
-      acc.index.addParts(parts, length);
+      const leaf = acc.index.addParts(parts, length);
+      if (known === undefined && isFlat(r.value)) framed.set(Object.freeze(r.value), { leaf, length });
       if (sink) {
         for (const p of parts) acc.hash.update(p);
         await sink.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, length));

@@ -17,16 +17,23 @@ export class RecordIndexBuilder {
     this.addParts([frame], frame.byteLength);
   }
 
-  /** A frame given as consecutive parts (encodeFrameParts) of `length` bytes in all. */
-  addParts(parts: readonly Uint8Array[], length: number): void {
+  /** A frame given as consecutive parts (encodeFrameParts) of `length` bytes in all; returns its leaf hash. */
+  addParts(parts: readonly Uint8Array[], length: number): Buffer {
+    const h = createHash('sha256').update(LEAF);
+    for (const p of parts) h.update(p);
+    const leaf = h.digest();
+    this.addLeaf(leaf, length);
+    return leaf;
+  }
+
+  /** A frame whose leaf hash is already known (the same frame on an earlier edge). */
+  addLeaf(leaf: Uint8Array, length: number): void {
     if ((this.#n + 1) * ENTRY > this.#buf.length) {
       const next = Buffer.allocUnsafe(this.#buf.length * 2);
       this.#buf.copy(next, 0, 0, this.#n * ENTRY);
       this.#buf = next;
     }
-    const h = createHash('sha256').update(LEAF);
-    for (const p of parts) h.update(p);
-    h.digest().copy(this.#buf, this.#n * ENTRY);
+    this.#buf.set(leaf, this.#n * ENTRY);
     this.#buf.writeUInt32BE(length, this.#n * ENTRY + 32);
     this.#n++;
   }

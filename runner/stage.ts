@@ -111,7 +111,12 @@ export interface DecodeStage<P = unknown> extends StageBase<P> {
   run(input: AsyncIterable<Uint8Array>, ctx: StageContext<P>): AsyncIterable<DataRecord>;
 }
 
-/** Records to records, within one segment (extract, filter, annotate). */
+/**
+ * Records to records, within one segment (extract, filter, annotate). Input records are read-only: to keep
+ * a document, yield the same object; to change one, yield a new object (`{ ...rec, text }`). The runner
+ * names a record it has already framed on an earlier edge by the digest it computed there, and freezes
+ * such records so that a change in place fails instead of going unhashed.
+ */
 export interface TransformStage<P = unknown> extends StageBase<P> {
   readonly kind: 'transform';
   run(input: AsyncIterable<DataRecord>, ctx: StageContext<P>): AsyncIterable<DataRecord>;
