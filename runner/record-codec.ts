@@ -162,11 +162,13 @@ export function decodeRecord(bytes: Uint8Array): DataRecord {
   return value as DataRecord;
 }
 
+// A module function, not a closure per call: readValue runs once per value of every record read.
+function need(buf: Buffer, s: { pos: number }, n: number): void {
+  if (s.pos + n > buf.length) throw new RecordCodecError(`record truncated at byte ${s.pos}: needed ${n} more bytes`);
+}
+
 function readValue(buf: Buffer, s: { pos: number }): RecordValue {
-  const need = (n: number) => {
-    if (s.pos + n > buf.length) throw new RecordCodecError(`record truncated at byte ${s.pos}: needed ${n} more bytes`);
-  };
-  need(1);
+  need(buf, s, 1);
   const tag = buf[s.pos++];
   switch (tag) {
     case T_NULL:
@@ -176,23 +178,23 @@ function readValue(buf: Buffer, s: { pos: number }): RecordValue {
     case T_TRUE:
       return true;
     case T_INT: {
-      need(8);
+      need(buf, s, 8);
       const n = Number(buf.readBigInt64BE(s.pos));
       s.pos += 8;
       return n;
     }
     case T_STRING:
     case T_BYTES: {
-      need(4);
+      need(buf, s, 4);
       const len = buf.readUInt32BE(s.pos);
       s.pos += 4;
-      need(len);
+      need(buf, s, len);
       const slice = buf.subarray(s.pos, s.pos + len);
       s.pos += len;
       return tag === T_STRING ? slice.toString('utf8') : new Uint8Array(slice);
     }
     case T_ARRAY: {
-      need(4);
+      need(buf, s, 4);
       const n = buf.readUInt32BE(s.pos);
       s.pos += 4;
       const out: RecordValue[] = [];
@@ -200,15 +202,15 @@ function readValue(buf: Buffer, s: { pos: number }): RecordValue {
       return out;
     }
     case T_MAP: {
-      need(4);
+      need(buf, s, 4);
       const n = buf.readUInt32BE(s.pos);
       s.pos += 4;
       const out: Record<string, RecordValue> = {};
       for (let i = 0; i < n; i++) {
-        need(4);
+        need(buf, s, 4);
         const klen = buf.readUInt32BE(s.pos);
         s.pos += 4;
-        need(klen);
+        need(buf, s, klen);
         const key = buf.toString('utf8', s.pos, s.pos + klen);
         s.pos += klen;
         out[key] = readValue(buf, s);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { v, type DataRecord, type GlobalStage } from '../runner/stage.ts';
 import { DropBuckets, KeyPartitions } from './dedup/partitions.ts';
 
@@ -25,11 +25,15 @@ function normalise(text: string): string {
 }
 
 const FNV_OFFSET = 0x811c9dc5;
-function fnv1a(s: string): number {
+const SPACE = 0x20;
+
+/** FNV-1a over the UTF-16 code units of words[from..to) joined by single spaces, without building that string. */
+export function fnv1aJoined(words: readonly string[], from: number, to: number): number {
   let h = FNV_OFFSET;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+  for (let w = from; w < to; w++) {
+    if (w > from) h = Math.imul(h ^ SPACE, 0x01000193);
+    const s = words[w]!;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   }
   return h >>> 0;
 }
@@ -49,8 +53,8 @@ export function permutations(seed: string, count: number): { a: Uint32Array; b: 
 export function minhashBands(text: string, p: DedupParams['minhash'], perms: { a: Uint32Array; b: Uint32Array }): string[] {
   const words = text.toLowerCase().match(WORD) ?? [];
   const shingles = new Set<number>();
-  if (words.length <= p.ngram) shingles.add(fnv1a(words.join(' ')));
-  else for (let i = 0; i + p.ngram <= words.length; i++) shingles.add(fnv1a(words.slice(i, i + p.ngram).join(' ')));
+  if (words.length <= p.ngram) shingles.add(fnv1aJoined(words, 0, words.length));
+  else for (let i = 0; i + p.ngram <= words.length; i++) shingles.add(fnv1aJoined(words, i, i + p.ngram));
   const n = p.buckets * p.hashesPerBucket;
   const sig = new Uint32Array(n).fill(0xffffffff);
   for (const x of shingles) {
@@ -62,7 +66,7 @@ export function minhashBands(text: string, p: DedupParams['minhash'], perms: { a
   const bands: string[] = [];
   for (let bkt = 0; bkt < p.buckets; bkt++) {
     const slice = Buffer.from(sig.buffer, bkt * p.hashesPerBucket * 4, p.hashesPerBucket * 4);
-    bands.push(`${bkt}:${createHash('sha1').update(slice).digest('hex').slice(0, 16)}`);
+    bands.push(`${bkt}:${hash('sha1', slice, 'hex').slice(0, 16)}`);
   }
   return bands;
 }
@@ -149,13 +153,13 @@ const KEY_ENTRY = 17;
 function documentKeys(rec: DataRecord, params: DedupParams, perms: { a: Uint32Array; b: Uint32Array }): Uint8Array {
   const text = typeof rec.text === 'string' ? rec.text : '';
   const keys: [number, string][] = [];
-  if (params.exact) keys.push([0, `t:${createHash('sha256').update(normalise(text)).digest('hex').slice(0, 32)}`]);
+  if (params.exact) keys.push([0, `t:${hash('sha256', normalise(text), 'hex').slice(0, 32)}`]);
   if (params.url && typeof rec.url === 'string') keys.push([1, `u:${rec.url}`]);
   if (params.minhash.enabled) for (const band of minhashBands(text, params.minhash, perms)) keys.push([2, `m:${band}`]);
   const out = Buffer.allocUnsafe(keys.length * KEY_ENTRY);
   keys.forEach(([kind, key], i) => {
     out[i * KEY_ENTRY] = kind;
-    createHash('sha256').update(key).digest().copy(out, i * KEY_ENTRY + 1, 0, 16);
+    hash('sha256', key, 'buffer').copy(out, i * KEY_ENTRY + 1, 0, 16);
   });
   return out;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { DataRecord, SegmentInput } from '../runner/stage.ts';
-import { dedup, minhashBands, permutations } from '../stages/dedup.ts';
+import { dedup, fnv1aJoined, minhashBands, permutations } from '../stages/dedup.ts';
 import { stageCtx } from './helpers.ts';
 
 const para = (seed: number, n = 120) => Array.from({ length: n }, (_, i) => `w${(i * 7 + seed * 13) % 997}x${i}`).join(' ');
@@ -46,6 +46,20 @@ t.test('survivors follow list order, not arrival order: reversing the segments f
   const text = para(4);
   t.same(await plan([[{ url: 'x', text }], [{ url: 'y', text }]]), [[1, [[0, 'exact-duplicate']]]]);
   t.same(await plan([[{ url: 'y', text }], [{ url: 'x', text }]]), [[1, [[0, 'exact-duplicate']]]], 'always the later segment loses');
+});
+
+t.test('shingle hashes are FNV-1a of the words joined by spaces, computed without joining them', async (t) => {
+  // The reference: the string the shingle used to be built as, hashed code unit by code unit.
+  const reference = (s: string) => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return h >>> 0;
+  };
+  const words = ['the', 'Über', 'naïve', '日本語', '𝒳y', 'a', 'x'.repeat(300), '42', 'ß'];
+  for (let from = 0; from < words.length; from++) {
+    for (let to = from; to <= words.length; to++) t.equal(fnv1aJoined(words, from, to), reference(words.slice(from, to).join(' ')), `words[${from}..${to})`);
+  }
+  t.equal(fnv1aJoined(['hello', 'world'], 0, 2), 0xd58b3fa7, 'the published FNV-1a 32-bit value of "hello world"');
 });
 
 t.test('MinHash bands are deterministic, seeded, and FineWeb-shaped (14 x 8)', async (t) => {
