@@ -90,8 +90,25 @@ export class RecordIndex {
     return h;
   }
 
+  /**
+   * The tree hash over all leaves, left to right with a stack of perfect subtrees (at most log2 n hashes
+   * held): RFC 6962's split puts the largest power of two on the left, so the tree is those perfect
+   * subtrees, largest first, joined from the right. Nothing is memoised: an edge of a 1 GiB segment has
+   * ~55,000 records, and memoising every inner node (as node() does for descending) cost ~14 MB per edge.
+   */
   root(): Digest {
-    return `sha256:${this.node(0, this.count).toString('hex')}`;
+    const stack: { hash: Buffer; size: number }[] = [];
+    for (let i = 0; i < this.count; i++) {
+      let top = { hash: this.leaf(i), size: 1 };
+      while (stack.length > 0 && stack[stack.length - 1]!.size === top.size) {
+        const left = stack.pop()!;
+        top = { hash: createHash('sha256').update(NODE).update(left.hash).update(top.hash).digest(), size: left.size * 2 };
+      }
+      stack.push(top);
+    }
+    let h = stack.pop()?.hash ?? createHash('sha256').digest();
+    while (stack.length > 0) h = createHash('sha256').update(NODE).update(stack.pop()!.hash).update(h).digest();
+    return `sha256:${h.toString('hex')}`;
   }
 
   /** The sibling hashes from leaf i up to the root (RFC 6962 audit path), for a one-record proof. */
