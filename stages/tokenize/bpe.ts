@@ -64,13 +64,14 @@ export class BpeEncoder {
 
   /** The bytes of a token sequence (not necessarily valid UTF-8 on its own). */
   decodeBytes(ids: ArrayLike<number>): Buffer {
-    const parts: Uint8Array[] = [];
+    const byRank = this.enc.tokenBytes();
+    const parts: string[] = [];
     for (let i = 0; i < ids.length; i++) {
-      const bytes = this.enc.tokenBytes[ids[i]!];
+      const bytes = byRank[ids[i]!];
       if (bytes === undefined) throw new RangeError(`token id ${ids[i]} at position ${i} is not an ordinary token of ${this.identity.name}`);
       parts.push(bytes);
     }
-    return Buffer.concat(parts);
+    return Buffer.from(parts.join(''), 'latin1');
   }
 
   private remember(piece: string, ids: number | readonly number[]): void {

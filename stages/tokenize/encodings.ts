@@ -97,8 +97,8 @@ export interface LoadedEncoding {
   readonly pattern: RegExp;
   /** Token bytes as a latin1 string (one char per byte) -> rank. */
   readonly ranks: Map<string, number>;
-  /** rank -> token bytes. */
-  readonly tokenBytes: readonly Uint8Array[];
+  /** rank -> token bytes as a latin1 string (one char per byte); built on first use (decoding only). */
+  tokenBytes(): readonly string[];
 }
 
 export class EncodingMismatchError extends Error {
@@ -118,7 +118,6 @@ export function loadEncoding(name: EncodingName): LoadedEncoding {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; version: string };
   const json = JSON.parse(readFileSync(require.resolve(`tiktoken/${def.file}`), 'utf8')) as { bpe_ranks: string };
   const ranks = new Map<string, number>();
-  const tokenBytes: Uint8Array[] = [];
   const hash = createHash('sha256');
   const fields = json.bpe_ranks.split(' ');
   let rank = 0;
@@ -129,9 +128,7 @@ export function loadEncoding(name: EncodingName): LoadedEncoding {
       rank = Number(fields[++i]);
       continue;
     }
-    const bytes = Buffer.from(f, 'base64');
-    ranks.set(bytes.toString('latin1'), rank);
-    tokenBytes[rank] = bytes;
+    ranks.set(Buffer.from(f, 'base64').toString('latin1'), rank);
     hash.update(`${f} ${rank}\n`);
     rank++;
   }
@@ -142,12 +139,20 @@ export function loadEncoding(name: EncodingName): LoadedEncoding {
       `${pkg.name}@${pkg.version} ${file}: expected the ${name} ranks OpenAI publishes (${def.ranksSha256}), found ${ranksSha256}; install a tiktoken version that ships the official ranks`,
     );
   }
+  let byRank: string[] | undefined;
   const enc: LoadedEncoding = {
     identity: { name, package: pkg.name, version: pkg.version, file, ranksSha256, vocabSize: def.vocabSize, endOfText: def.endOfText },
     pattern: new RegExp(def.pattern, 'gu'),
     ranks,
-    tokenBytes,
+    // Kept as the ranks' own strings, not 100,000 Buffers (~8 MB of heap in every thread that tokenizes).
+    tokenBytes: () => (byRank ??= invert(ranks)),
   };
   loaded.set(name, enc);
   return enc;
+}
+
+function invert(ranks: ReadonlyMap<string, number>): string[] {
+  const out: string[] = [];
+  for (const [bytes, rank] of ranks) out[rank] = bytes;
+  return out;
 }
