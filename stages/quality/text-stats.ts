@@ -42,53 +42,72 @@ export function duplicates(items: readonly string[]): { count: number; chars: nu
 }
 
 /**
- * Word n-grams as keys built from small word ids, n = 1..max, each from the previous: one pass per n and
- * no per-n-gram slicing (the repetition filter looks at n = 2..10 on every document).
+ * Word n-grams as small integer ids, n = 1..max, each level from the previous: the n-gram at position i
+ * is the pair (its (n-1)-gram's id, the id of word i+n-1), interned, so two positions share an id exactly
+ * when their n words are equal. One pass per n, no strings built (the repetition filter looks at n = 2..10
+ * on every document).
  */
 export class NgramIndex {
-  readonly #ids: number[];
-  #keys: string[];
+  readonly #words: Int32Array;
+  #ids: Int32Array;
+  /** How many distinct n-grams the current level has (ids are 0..distinct-1). */
+  #distinct: number;
   #n = 1;
   readonly lengths: number[];
   constructor(ws: readonly string[]) {
     const dict = new Map<string, number>();
-    this.#ids = ws.map((w) => {
-      let id = dict.get(w);
-      if (id === undefined) dict.set(w, (id = dict.size));
-      return id;
-    });
-    this.#keys = this.#ids.map(String);
+    this.#words = new Int32Array(ws.length);
+    for (let i = 0; i < ws.length; i++) {
+      let id = dict.get(ws[i]!);
+      if (id === undefined) dict.set(ws[i]!, (id = dict.size));
+      this.#words[i] = id;
+    }
+    this.#ids = this.#words;
+    this.#distinct = dict.size;
     this.lengths = ws.map((w) => w.length);
   }
-  /** Keys of the n-grams starting at each position (advances from the last n asked for; n only grows). */
-  keys(n: number): readonly string[] {
+  /** Ids of the n-grams starting at each position, and how many distinct ones (advances from the last n; n only grows). */
+  ids(n: number): { readonly ids: Int32Array; readonly distinct: number } {
     while (this.#n < n) {
-      const next: string[] = [];
-      for (let i = 0; i + this.#n < this.#ids.length; i++) next.push(`${this.#keys[i]},${this.#ids[i + this.#n]}`);
-      this.#keys = next;
+      const prev = this.#ids;
+      const next = new Int32Array(Math.max(0, prev.length - 1));
+      const pairs = new Map<number, number>();
+      // Both parts are below the word count, so the pair as one number is exact (< 2^53 for any text).
+      const base = this.#words.length;
+      for (let i = 0; i < next.length; i++) {
+        const key = prev[i]! * base + this.#words[i + this.#n]!;
+        let id = pairs.get(key);
+        if (id === undefined) pairs.set(key, (id = pairs.size));
+        next[i] = id;
+      }
+      this.#ids = next;
+      this.#distinct = pairs.size;
       this.#n++;
     }
-    return this.#keys;
+    return { ids: this.#ids, distinct: this.#distinct };
   }
 }
 
 /** The most frequent word n-gram's characters times its count, over all characters (find_top_duplicate). */
 export function topNgramCharFraction(index: NgramIndex, n: number, totalChars: number): number {
-  const keys = index.keys(n);
-  if (keys.length === 0 || totalChars === 0) return 0;
-  const counts = new Map<string, { count: number; first: number }>();
-  keys.forEach((k, i) => {
-    const c = counts.get(k);
-    if (c) c.count++;
-    else counts.set(k, { count: 1, first: i });
-  });
+  const { ids, distinct } = index.ids(n);
+  if (ids.length === 0 || totalChars === 0) return 0;
+  const counts = new Int32Array(distinct);
+  const first = new Int32Array(distinct).fill(-1);
+  for (let i = 0; i < ids.length; i++) {
+    const g = ids[i]!;
+    const seen = counts[g]!;
+    counts[g] = seen + 1;
+    if (seen === 0) first[g] = i;
+  }
   let bestChars = 0;
   let bestCount = 0;
-  for (const { count, first } of counts.values()) {
+  for (let g = 0; g < distinct; g++) {
+    const count = counts[g]!;
     if (count < bestCount) continue;
     let chars = 0;
-    for (let k = first; k < first + n; k++) chars += index.lengths[k]!;
-    // Ties go to the longer n-gram, so the result never depends on map order.
+    for (let k = first[g]!; k < first[g]! + n; k++) chars += index.lengths[k]!;
+    // Ties go to the longer n-gram, so the result never depends on id order.
     if (count > bestCount || chars > bestChars) {
       bestCount = count;
       bestChars = chars;
@@ -100,18 +119,18 @@ export function topNgramCharFraction(index: NgramIndex, n: number, totalChars: n
 
 /** Characters of words covered by n-grams that occur more than once (find_all_duplicate), over all characters. */
 export function duplicatedNgramCharFraction(index: NgramIndex, n: number, totalChars: number): number {
-  const keys = index.keys(n);
-  if (keys.length === 0 || totalChars === 0) return 0;
-  const seen = new Set<string>();
+  const { ids, distinct } = index.ids(n);
+  if (ids.length === 0 || totalChars === 0) return 0;
+  const seen = new Uint8Array(distinct);
   const covered = new Uint8Array(index.lengths.length);
   let i = 0;
-  while (i < keys.length) {
-    const g = keys[i]!;
-    if (seen.has(g)) {
+  while (i < ids.length) {
+    const g = ids[i]!;
+    if (seen[g] === 1) {
       covered.fill(1, i, i + n);
       i += n;
     } else {
-      seen.add(g);
+      seen[g] = 1;
       i++;
     }
   }
