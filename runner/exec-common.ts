@@ -204,11 +204,6 @@ export async function storeEdgeObjects(env: ExecEnv, acc: RecordEdge, counters: 
 const SKIP_EDGE_HASHING = process.env.REINGEST_BENCH_SKIP_EDGE_HASHING === '1';
 
 /**
- * Hashes the canonical frames of a record stream as it flows past, one leaf hash per record (the record
- * index, whose Merkle root names an edge that is not kept); with a sink, also keeps the frames in an object
- * and hashes them as one stream, the object's name.
- */
-/**
  * Records already framed on an edge of this thread, with their frame's leaf hash and length. Filters pass
  * most documents on as the same object, so without this every text edge would encode and hash the same
  * text again. Only records whose values are all primitives are remembered, and they are frozen first: such
@@ -225,6 +220,11 @@ function isFlat(record: DataRecord): boolean {
   return true;
 }
 
+/**
+ * Hashes the canonical frames of a record stream as it flows past, one leaf hash per record (the record
+ * index, whose Merkle root names an edge that is not kept); with a sink, also keeps the frames in an object
+ * and hashes them as one stream, the object's name.
+ */
 export async function* tapRecords(src: AsyncIterable<DataRecord>, acc: RecordEdge, sink?: ObjectWriter): AsyncGenerator<DataRecord> {
   const it = src[Symbol.asyncIterator]();
   try {
