@@ -33,22 +33,33 @@ export class StreamDigest {
   }
 }
 
+const LEAF = Buffer.of(0);
+const NODE = Buffer.of(1);
+
 /**
  * Binary Merkle root in the style of RFC 6962: leaf = H(0x00 || leaf bytes), node = H(0x01 || left || right),
  * the left subtree holding the largest power of two below n. The empty tree hashes the empty string.
  */
 export function merkleRoot(leaves: readonly Uint8Array[]): Digest {
-  const hex = merkleNode(leaves, 0, leaves.length).toString('hex');
-  return `sha256:${hex}`;
+  return merkleRootOfLeafHashes(leaves.length, (i) => createHash('sha256').update(LEAF).update(leaves[i]!).digest());
 }
 
-function merkleNode(leaves: readonly Uint8Array[], start: number, end: number): Buffer {
-  const n = end - start;
-  if (n === 0) return createHash('sha256').digest();
-  if (n === 1) return createHash('sha256').update(Buffer.of(0)).update(leaves[start]!).digest();
-  let split = 1;
-  while (split * 2 < n) split *= 2;
-  const left = merkleNode(leaves, start, start + split);
-  const right = merkleNode(leaves, start + split, end);
-  return createHash('sha256').update(Buffer.of(1)).update(left).update(right).digest();
+/**
+ * The same root from n leaf hashes, read left to right with a stack of perfect subtrees (at most log2 n
+ * hashes held, nothing memoised): that split rule makes the tree exactly those subtrees, largest first,
+ * joined from the right. A record index folds ~55,000 leaves per edge of a 1 GiB segment this way.
+ */
+export function merkleRootOfLeafHashes(n: number, leafHash: (i: number) => Buffer): Digest {
+  const stack: { hash: Buffer; size: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    let top = { hash: leafHash(i), size: 1 };
+    while (stack.length > 0 && stack[stack.length - 1]!.size === top.size) {
+      const left = stack.pop()!;
+      top = { hash: createHash('sha256').update(NODE).update(left.hash).update(top.hash).digest(), size: left.size * 2 };
+    }
+    stack.push(top);
+  }
+  let h = stack.pop()?.hash ?? createHash('sha256').digest();
+  while (stack.length > 0) h = createHash('sha256').update(NODE).update(stack.pop()!.hash).update(h).digest();
+  return `sha256:${h.toString('hex')}`;
 }

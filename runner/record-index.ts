@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Digest } from '../cache/digest.ts';
+import { merkleRootOfLeafHashes, type Digest } from '../cache/digest.ts';
 
 /**
  * Per-record digests of a record edge, so a divergence can be narrowed to one record and one record can be
@@ -90,25 +90,9 @@ export class RecordIndex {
     return h;
   }
 
-  /**
-   * The tree hash over all leaves, left to right with a stack of perfect subtrees (at most log2 n hashes
-   * held): RFC 6962's split puts the largest power of two on the left, so the tree is those perfect
-   * subtrees, largest first, joined from the right. Nothing is memoised: an edge of a 1 GiB segment has
-   * ~55,000 records, and memoising every inner node (as node() does for descending) cost ~14 MB per edge.
-   */
+  /** The tree hash over all leaves, without memoising inner nodes (node() does, for descending). */
   root(): Digest {
-    const stack: { hash: Buffer; size: number }[] = [];
-    for (let i = 0; i < this.count; i++) {
-      let top = { hash: this.leaf(i), size: 1 };
-      while (stack.length > 0 && stack[stack.length - 1]!.size === top.size) {
-        const left = stack.pop()!;
-        top = { hash: createHash('sha256').update(NODE).update(left.hash).update(top.hash).digest(), size: left.size * 2 };
-      }
-      stack.push(top);
-    }
-    let h = stack.pop()?.hash ?? createHash('sha256').digest();
-    while (stack.length > 0) h = createHash('sha256').update(NODE).update(stack.pop()!.hash).update(h).digest();
-    return `sha256:${h.toString('hex')}`;
+    return merkleRootOfLeafHashes(this.count, (i) => this.leaf(i));
   }
 
   /** The sibling hashes from leaf i up to the root (RFC 6962 audit path), for a one-record proof. */
