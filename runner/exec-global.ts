@@ -5,6 +5,8 @@ import { decodeFrames, encodeFrame, type DataRecord } from './record-codec.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { GlobalStage, SegmentRef } from './stage.ts';
 import type { Edge, TaskResult } from './task-result.ts';
+import type { SegmentWorkers } from './worker-pool.ts';
+import type { SummaryOutcome } from './worker-protocol.ts';
 
 export interface PlanOutcome {
   readonly result: TaskResult;
@@ -21,6 +23,17 @@ export async function runGlobalSummary(env: ExecEnv, step: ResolvedStep, g: numb
   return perSegmentTask(env, step, `summary:${g}:${segment.index}`, globalSummaryPreimage(step, input), segment, signal, (ctx) =>
     (step.stage as GlobalStage).summarize!(decodeFrames(env.store.read(input, signal)), ctx),
   );
+}
+
+/**
+ * One segment's summary on the segment workers when there are some (it then overlaps the chains still
+ * running), else on this thread; `ms` is its wall time where it ran.
+ */
+export async function summarizeSegment(pool: SegmentWorkers | null, env: ExecEnv, step: ResolvedStep, g: number, segment: SegmentRef, input: Digest, signal: AbortSignal): Promise<SummaryOutcome> {
+  if (pool) return pool.summarize(g, segment, input, signal);
+  const t0 = performance.now();
+  const r = await runGlobalSummary(env, step, g, segment, input, signal);
+  return { ...r, ms: performance.now() - t0 };
 }
 
 /** A per-segment task of a whole-run step whose output is one stored record stream: a cache hit, or run and store it. */

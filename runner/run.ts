@@ -14,7 +14,7 @@ import { isReingestError, ReingestError } from './errors.ts';
 import { guard } from './exec-common.ts';
 import { readFilesIndex, runAggregate } from './exec-aggregate.ts';
 import type { ExecEnv, RunEvent } from './exec-common.ts';
-import { runGlobalApply, runGlobalPlan, runGlobalSummary, type PlanOutcome } from './exec-global.ts';
+import { runGlobalApply, runGlobalPlan, summarizeSegment, type PlanOutcome } from './exec-global.ts';
 import { runList } from './exec-list.ts';
 import { runSegment, type SegmentOutcome } from './exec-segment.ts';
 import { withMirror } from './local-mirror.ts';
@@ -112,12 +112,9 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
               id,
               deps: [layer[i]!],
               run: async (signal) => {
-                // On the segment workers when there are some: summaries then overlap the chains still running.
-                if (pool) {
-                  const s = await pool.summarize(g, seg, outputAt(g, i), signal);
-                  if (!s.cached) addMs(step.stage.name, s.ms);
-                  summaries[g]![i] = s;
-                } else summaries[g]![i] = await timed(step.stage.name, () => runGlobalSummary(env, step, g, seg, outputAt(g, i), signal));
+                const s = await summarizeSegment(pool, env, step, g, seg, outputAt(g, i), signal);
+                if (!s.cached) addMs(step.stage.name, s.ms);
+                summaries[g]![i] = s;
               },
             });
             return id;

@@ -11,7 +11,7 @@ import type { ExecEnv } from './exec-common.ts';
 import { guard } from './exec-common.ts';
 import { runList } from './exec-list.ts';
 import { runSegment } from './exec-segment.ts';
-import { runGlobalSummary } from './exec-global.ts';
+import { summarizeSegment } from './exec-global.ts';
 import { withMirror } from './local-mirror.ts';
 import { runDag } from './scheduler.ts';
 import type { ResolvedPipeline } from './spec.ts';
@@ -80,10 +80,7 @@ export async function runShard(p: ResolvedPipeline, shard: ShardSpec, opts: Omit
             // The first whole-run step's per-segment summary (dedup's keys) is work a shard can do too,
             // so the merge only plans over summaries instead of reading every segment's records.
             const first = p.global[0];
-            if (first && (first.stage as GlobalStage).summarize) {
-              if (pool) await pool.summarize(0, seg, s.chain.output.digest, signal);
-              else await runGlobalSummary(env, first, 0, seg, s.chain.output.digest, signal);
-            }
+            if (first && (first.stage as GlobalStage).summarize) await summarizeSegment(pool, env, first, 0, seg, s.chain.output.digest, signal);
             done[i] = { index: seg.index, path: seg.path, chainKey: s.chain.key, output: s.chain.output.digest, cached: s.cached };
           },
         })),

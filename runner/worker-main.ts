@@ -4,7 +4,7 @@ import { HttpRemoteCache } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { isReingestError } from './errors.ts';
 import type { ExecEnv } from './exec-common.ts';
-import { runGlobalSummary } from './exec-global.ts';
+import { summarizeSegment } from './exec-global.ts';
 import { runSegment } from './exec-segment.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { AnyStage, StageRegistry } from './stage.ts';
@@ -84,9 +84,9 @@ port.on('message', (m: ToWorker) => {
     }
     const step = summarizers.get(m.g);
     if (!step) throw new Error(`Internal error: worker has no summarizing step ${m.g}`);
-    const t0 = performance.now();
-    runGlobalSummary(env, step, m.g, m.segment, m.input, controller.signal)
-      .then((r) => post({ type: 'summarized', task: m.task, outcome: { ...r, ms: performance.now() - t0 } }), fail)
+    // Here, on this thread: a worker has no pool of its own.
+    summarizeSegment(null, env, step, m.g, m.segment, m.input, controller.signal)
+      .then((outcome) => post({ type: 'summarized', task: m.task, outcome }), fail)
       .finally(() => running.delete(m.task));
   }
 });
