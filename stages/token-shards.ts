@@ -67,7 +67,7 @@ export const tokenShards: FilesStage<TokenShardsParams> = {
   },
   async *run(inputs, ctx) {
     const p = ctx.params;
-    const vocabSize = encodingVocabSize(p.encoding); // the ids' range only: the ranks (~40 MB loaded) are not needed
+    const vocabSize = encodingVocabSize(p.encoding); // the ids' range only: loading the ranks (~11 MB of heap) is not needed
     let shard: Doc[] = [];
     let shardTokens = 0;
     let number = 0;
