@@ -10,6 +10,7 @@ import { StreamDigest, digestHex, isDigest, type Digest } from './digest.ts';
  *
  *   objects/sha256/<2 hex>/<64 hex>   immutable objects, named by the sha256 of their bytes
  *   actions/<2 hex>/<64 hex>.json     action index: task key -> result (create-only)
+ *   runs/<64 hex>.jsonl               run records by manifest root: times, host, tool (runner/run-record.ts)
  *   tmp/                              files being written; never read by anyone
  *
  * Every publish is write-to-tmp, fsync, then an atomic rename or link, so a reader never sees half an object,
@@ -30,10 +31,16 @@ export class ObjectStore {
     return join(this.root, 'actions', keyHex.slice(0, 2), `${keyHex}.json`);
   }
 
+  /** The history of runs that produced the manifest with this root: never hashed, never part of a result. */
+  runRecordPath(root: Digest): string {
+    return join(this.root, 'runs', `${digestHex(root)}.jsonl`);
+  }
+
   async init(): Promise<void> {
     await mkdir(join(this.root, 'objects', 'sha256'), { recursive: true });
     await mkdir(join(this.root, 'actions'), { recursive: true });
     await mkdir(join(this.root, 'tmp'), { recursive: true });
+    await mkdir(join(this.root, 'runs'), { recursive: true });
   }
 
   async has(d: Digest): Promise<boolean> {

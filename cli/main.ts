@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
 import { isDigest, type Digest } from '../cache/digest.ts';
 import { ObjectStore } from '../cache/store.ts';
@@ -24,7 +25,8 @@ import { initPipeline } from './init.ts';
 import { reportData } from './report-data.ts';
 import { renderReport } from './report-html.ts';
 import { checkShards, isDirectory, isFile, tokenizeStdin } from './tokens.ts';
-import { cmdAttest, cmdCompare, cmdVerify, readManifestFile } from './prove.ts';
+import { cmdAttest, cmdCompare, cmdVerify, runOf } from './prove.ts';
+import { readManifestFile } from '../runner/manifest-read.ts';
 import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
 import { k8sManifests, slurmScript, submitOptions } from './submit.ts';
 
@@ -144,12 +146,12 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (sample !== undefined && !(Number.isInteger(sample) && sample >= 1)) throw new UsageError(`--sample: expected a number of segments >= 1, got ${JSON.stringify(values.sample)}`);
       return cmdVerify(
         positionals[0]!,
+        () => load(positionals[0]!, { mirror: values.mirror }),
         {
           json: values.json ?? false,
           ...(sample !== undefined ? { sample } : {}),
           seed: values.seed ?? '0',
           ...(values.cache ? { cacheDir: cacheDir(values.cache, io.env) } : {}),
-          ...(values.mirror ? { mirror: values.mirror } : {}),
           ...(values['reference-cache'] ? { referenceCache: resolve(values['reference-cache']) } : {}),
           concurrency: concurrency(values.concurrency),
           log: logger(values['log-level']),
@@ -174,7 +176,8 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     case 'report': {
       const { values, positionals } = parse(rest, { ...COMMON, output: { type: 'string', short: 'o' } }, 'report');
       if (values.help || positionals.length !== 1) return help(io, 'report', !values.help);
-      const html = renderReport(reportData(await readManifestFile(positionals[0]!)));
+      const m = await readManifestFile(positionals[0]!);
+      const html = renderReport(reportData(m, await runOf(m, cacheDir(values.cache, io.env))));
       const dest = values.output ?? join(dirname(positionals[0]!), 'report.html');
       await writeFile(dest, html);
       io.stdout.write(values.json ? `${JSON.stringify({ report: resolve(dest) })}\n` : `report ${resolve(dest)}\n`);
@@ -227,7 +230,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     case 'attest': {
       const { values, positionals } = parse(rest, COMMON, 'attest');
       if (values.help || positionals.length !== 1) return help(io, 'attest', !values.help);
-      return cmdAttest(positionals[0]!, io);
+      return cmdAttest(positionals[0]!, io, cacheDir(values.cache, io.env), VERSION);
     }
     default: {
       const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards', 'report', 'init', 'proof', 'exclusions'].find((c) => c[0] === command[0]);
@@ -248,9 +251,21 @@ function logger(level: string | undefined) {
  */
 async function load(file: string, flags: { mirror?: string | undefined; segments?: string | undefined }): Promise<ResolvedPipeline> {
   let p = await loadPipeline(file, builtinStages);
-  if (flags.mirror !== undefined) p = { ...p, mirror: parseMirror(flags.mirror, process.cwd()) };
+  const mirror = flags.mirror ?? embeddedMirrorFor(p);
+  if (mirror !== undefined) p = { ...p, mirror: parseMirror(mirror, process.cwd()) };
   if (flags.segments !== undefined) p = selectSegments(p, flags.segments);
   return p;
+}
+
+/**
+ * A manifest never says where to fetch from. Its sources are pinned, so any mirror will do: Common Crawl
+ * by default, or --mirror. The embedded CC-SAMPLE crawl ships with reingest, so a manifest of it reruns
+ * from this package's sample/ folder.
+ */
+const SAMPLE_DIR = fileURLToPath(new URL('../sample', import.meta.url));
+
+function embeddedMirrorFor(p: ResolvedPipeline): string | undefined {
+  return p.listingPin?.path.startsWith('crawl-data/CC-SAMPLE/') ? SAMPLE_DIR : undefined;
 }
 
 function seedFlag(s: string): number {
@@ -314,11 +329,11 @@ async function runAndReport(
     progress?.stop();
     if (events !== undefined) closeSync(events);
   }
-  const { root, manifestPath, manifest } = summary;
+  const { root, manifestPath, run } = summary;
   if (values.json) {
-    io.stdout.write(`${JSON.stringify({ root, manifest: manifestPath, tasksRun: manifest.runFacts.tasksRun, tasksCached: manifest.runFacts.tasksCached })}\n`);
+    io.stdout.write(`${JSON.stringify({ root, manifest: manifestPath, tasksRun: run.tasksRun, tasksCached: run.tasksCached })}\n`);
   } else {
-    io.stdout.write(`root ${root}\nmanifest ${manifestPath}\ntasks ${manifest.runFacts.tasksRun} run, ${manifest.runFacts.tasksCached} cached\n`);
+    io.stdout.write(`root ${root}\nmanifest ${manifestPath}\ntasks ${run.tasksRun} run, ${run.tasksCached} cached\n`);
   }
   return EXIT.ok;
 }

@@ -1,12 +1,13 @@
-import { readFile } from 'node:fs/promises';
 import { attest } from '../runner/attest.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { narrowFirst } from '../runner/narrow.ts';
-import { compareManifests, formatReport } from '../runner/compare.ts';
-import { ReingestError } from '../runner/errors.ts';
+import { compareManifests, EXIT_BITS, exitMeaning, formatReport } from '../runner/compare.ts';
+import { isReingestError } from '../runner/errors.ts';
 import type { Manifest } from '../runner/manifest.ts';
+import { readManifestFile } from '../runner/manifest-read.ts';
+import { lastWorkingRun, readRunRecords, type RunRecord } from '../runner/run-record.ts';
 import { verifyManifest } from '../runner/verify.ts';
-import { builtinStages } from '../stages/index.ts';
+import type { ResolvedPipeline } from '../runner/spec.ts';
 import type { Logger } from 'pino';
 
 /** `verify`, `compare` and `attest`: what a third party holding only a manifest runs. */
@@ -16,40 +17,39 @@ export interface ProveIo {
   readonly signal: AbortSignal;
 }
 
-export async function readManifestFile(file: string, flag = 'manifest'): Promise<Manifest> {
-  let text: string;
+/**
+ * verify and compare report a manifest that cannot be read, or whose fields its root does not commit to,
+ * as an exit bit of their own (docs/verify.md), not as a divergence of the data.
+ */
+async function manifestOrBit<T>(io: ProveIo, json: boolean, read: () => Promise<T>): Promise<T | number> {
   try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new ReingestError('REINGEST_E_MANIFEST', `${flag} ${file}: expected a manifest file, found none`, { where: file });
-  }
-  try {
-    const m = JSON.parse(text) as Manifest;
-    if (m.schema !== 'reingest-manifest/1' || !Array.isArray(m.tasks)) throw new Error('schema');
-    return m;
-  } catch {
-    throw new ReingestError('REINGEST_E_MANIFEST', `${flag} ${file}: expected a reingest manifest (schema reingest-manifest/1), got something else; a run writes one to out/<pipeline name>/manifest.json`, { where: file });
+    return await read();
+  } catch (err) {
+    if (!isReingestError(err)) throw err;
+    const bit = err.code === 'REINGEST_E_MANIFEST_TAMPERED' ? EXIT_BITS.tampered : err.code === 'REINGEST_E_MANIFEST_UNREADABLE' || err.code === 'REINGEST_E_MANIFEST' ? EXIT_BITS.unreadable : null;
+    if (bit === null) throw err;
+    io.stdout.write(json ? `${JSON.stringify({ same: false, exit: bit, failure: { code: err.code, message: err.message } })}\n` : `${err.code}: ${err.message}\nexit ${bit} (${exitMeaning(bit)})\n`);
+    return bit;
   }
 }
 
 export async function cmdVerify(
   file: string,
-  opts: { json: boolean; sample?: number; seed: string; cacheDir?: string; mirror?: string; referenceCache?: string; concurrency: number; log: Logger; toolVersion: string },
+  load: () => Promise<ResolvedPipeline>,
+  opts: { json: boolean; sample?: number; seed: string; cacheDir?: string; referenceCache?: string; concurrency: number; log: Logger; toolVersion: string },
   io: ProveIo,
 ): Promise<number> {
-  await readManifestFile(file);
   const t0 = performance.now();
-  const result = await verifyManifest(file, {
-    registry: builtinStages,
+  const result = await manifestOrBit(io, opts.json, async () => verifyManifest(await readManifestFile(file), await load(), {
     concurrency: opts.concurrency,
     signal: io.signal,
     log: opts.log,
     toolVersion: opts.toolVersion,
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
-    ...(opts.mirror ? { mirror: opts.mirror } : {}),
     ...(opts.referenceCache ? { referenceCache: opts.referenceCache } : {}),
     ...(opts.sample !== undefined ? { sample: { count: opts.sample, seed: opts.seed } } : {}),
-  });
+  }));
+  if (typeof result === 'number') return result;
   const seconds = (performance.now() - t0) / 1000;
   if (opts.json) io.stdout.write(`${JSON.stringify({ ...result.report, segments: result.segments, seconds: Number(seconds.toFixed(3)), ...(result.failure ? { failure: result.failure } : {}) })}\n`);
   else {
@@ -63,12 +63,20 @@ export async function cmdVerify(
 /** Compares two manifests; with caches that hold their per-record indexes, names the first differing record. */
 export async function cmdCompare(a: string, b: string, json: boolean, io: ProveIo, caches: readonly string[] = []): Promise<number> {
   const stores = caches.map((c) => new ObjectStore(c));
-  const report = await narrowFirst(compareManifests(await readManifestFile(a), await readManifestFile(b)), stores, stores);
+  const both = await manifestOrBit(io, json, async () => [await readManifestFile(a), await readManifestFile(b)] as const);
+  if (typeof both === 'number') return both;
+  const report = await narrowFirst(compareManifests(both[0], both[1]), stores, stores);
   io.stdout.write(json ? `${JSON.stringify(report)}\n` : formatReport(report));
   return report.exit;
 }
 
-export async function cmdAttest(file: string, io: ProveIo): Promise<number> {
-  io.stdout.write(`${JSON.stringify(attest(await readManifestFile(file)), null, 2)}\n`);
+/** The newest run record of this manifest in the cache, if this machine made it. */
+export async function runOf(m: Manifest, cacheDir: string): Promise<RunRecord | undefined> {
+  return lastWorkingRun(await readRunRecords(new ObjectStore(cacheDir), m.root));
+}
+
+export async function cmdAttest(file: string, io: ProveIo, cacheDir: string, toolVersion: string): Promise<number> {
+  const m = await readManifestFile(file);
+  io.stdout.write(`${JSON.stringify(attest(m, await runOf(m, cacheDir), toolVersion), null, 2)}\n`);
   return 0;
 }

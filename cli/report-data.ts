@@ -1,8 +1,10 @@
 import type { Manifest } from '../runner/manifest.ts';
+import type { RunRecord } from '../runner/run-record.ts';
 
 /**
  * What the run report shows, computed from a manifest alone (so a third party can report on a dataset
- * they did not build). Counts come from the hashed part of the manifest; timings from runFacts.
+ * they did not build). Counts come from the manifest; timings from the run record of the run that computed
+ * the data, when the cache holds it (a dataset someone else built has none).
  */
 export interface FunnelRow {
   readonly stage: string;
@@ -26,7 +28,7 @@ export interface ReportData {
   readonly listing: Manifest['inputs']['listing'];
   readonly segments: Manifest['inputs']['segments'];
   readonly outputs: Manifest['outputs'];
-  readonly facts: Manifest['runFacts'];
+  readonly facts: RunRecord | null;
 }
 
 function sortedEntries(o: Record<string, number>): [string, number][] {
@@ -34,7 +36,7 @@ function sortedEntries(o: Record<string, number>): [string, number][] {
   return Object.entries(o).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
-export function reportData(m: Manifest): ReportData {
+export function reportData(m: Manifest, run: RunRecord | undefined): ReportData {
   const chains = m.tasks.filter((t) => t.kind === 'chain');
   const chainStages = m.pipeline.segment.slice(1).map((s) => s.stage);
   const funnel: FunnelRow[] = chainStages.map((stage, i) => {
@@ -75,7 +77,7 @@ export function reportData(m: Manifest): ReportData {
   for (const row of funnel) recordsOut[row.stage] = row.records;
   const fetched = m.inputs.segments.reduce((n, s) => n + s.size, 0);
   const fetchStage = m.pipeline.segment[0]?.stage;
-  const stages = sortedEntries({ ...(m.runFacts.stageMs ?? {}) }).map(([stage, ms]) => ({
+  const stages = sortedEntries({ ...(run?.stageMs ?? {}) }).map(([stage, ms]) => ({
     stage,
     ms,
     records: recordsOut[stage] ?? null,
@@ -85,7 +87,7 @@ export function reportData(m: Manifest): ReportData {
   return {
     name: m.pipeline.name,
     root: m.root,
-    tool: `${m.tool.name} ${m.tool.version}`,
+    tool: run ? `${run.tool.name} ${run.tool.version}` : 'reingest',
     chain: m.pipeline.segment.map((s) => s.stage),
     global: m.pipeline.global.map((s) => s.stage),
     aggregates: m.pipeline.aggregate.map((a) => ({ stage: a.stage, output: a.output })),
@@ -97,6 +99,6 @@ export function reportData(m: Manifest): ReportData {
     listing: m.inputs.listing,
     segments: m.inputs.segments,
     outputs: m.outputs,
-    facts: m.runFacts,
+    facts: run ?? null,
   };
 }

@@ -86,7 +86,7 @@ export function renderReport(d: ReportData): string {
 <title>reingest report: ${esc(d.name)}</title><style>${css}</style></head>
 <body>
 <h1>Run report: ${esc(d.name)}</h1>
-<p class="muted">${esc(d.tool)} · Node ${esc(d.facts.node)} · ${esc(d.facts.platform)} · started ${esc(d.facts.startedAt)} · wall ${esc((d.facts.wallMs / 1000).toFixed(1))} s · concurrency ${esc(d.facts.concurrency)} · ${esc(d.facts.tasksRun)} tasks run, ${esc(d.facts.tasksCached)} from cache</p>
+${d.facts ? `<p class="muted">${esc(d.tool)} · Node ${esc(d.facts.node)} · ${esc(d.facts.platform)} · started ${esc(d.facts.startedAt)} · wall ${esc((d.facts.wallMs / 1000).toFixed(1))} s · concurrency ${esc(d.facts.concurrency)} · ${esc(d.facts.tasksRun)} tasks run, ${esc(d.facts.tasksCached)} from cache</p>` : `<p class="muted">no run record in this cache: timings are known only where the data was computed</p>`}
 <p>Root digest: <code id="root" data-root="${esc(d.root)}">${esc(d.root)}</code></p>
 
 <h2>Pipeline</h2>

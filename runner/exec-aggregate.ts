@@ -1,8 +1,8 @@
-import type { Digest } from '../cache/digest.ts';
-import { canonicalJson } from './canonical-json.ts';
+import { isDigest, type Digest } from '../cache/digest.ts';
+import { ReingestError } from './errors.ts';
 import { edge, lookup, record, segmentInputs, stageContext, type ExecEnv } from './exec-common.ts';
 import { aggregatePreimage } from './keys.ts';
-import { decodeFrames, type RecordValue } from './record-codec.ts';
+import { filesIndexBytes, type FilesIndex, type FilesIndexEntry } from './files-index.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { AggregateStage, FilesStage, OutputFile, SegmentInput, SegmentRef, StageContext } from './stage.ts';
 import type { Edge, TaskResult } from './task-result.ts';
@@ -10,18 +10,6 @@ import type { Edge, TaskResult } from './task-result.ts';
 export interface AggregateOutcome {
   readonly result: TaskResult;
   readonly cached: boolean;
-}
-
-/** What a multi-file output's index object holds: every file with its digest, size and facts. */
-export interface FilesIndex {
-  readonly schema: 'reingest-files/1';
-  readonly files: readonly {
-    readonly name: string;
-    readonly digest: Digest;
-    readonly size: number;
-    readonly compress?: 'gzip';
-    readonly facts: { readonly [k: string]: RecordValue };
-  }[];
 }
 
 const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -79,7 +67,7 @@ async function storeFiles(
   ctx: StageContext<unknown>,
   signal: AbortSignal,
 ): Promise<{ out: Edge; files: Edge[] }> {
-  const entries: FilesIndex['files'][number][] = [];
+  const entries: FilesIndexEntry[] = [];
   const files: Edge[] = [];
   const seen = new Set<string>();
   for await (const file of stage.run(inputs, ctx) as AsyncIterable<OutputFile>) {
@@ -92,12 +80,20 @@ async function storeFiles(
     files.push(e);
     entries.push({ name: file.name, digest: e.digest, size: e.bytes, ...(file.compress ? { compress: file.compress } : {}), facts: file.facts?.() ?? {} });
   }
-  const indexDoc: FilesIndex = { schema: 'reingest-files/1', files: entries };
-  const out = await storeOne(env, stage.name, [Buffer.from(`${canonicalJson(indexDoc)}\n`, 'utf8')], signal);
+  const out = await storeOne(env, stage.name, [filesIndexBytes(entries)], signal);
   return { out, files };
 }
 
-/** Reads a multi-file output's index back from the store. */
+/**
+ * Reads a multi-file output's index back from the store. The object came from a cache that may be shared
+ * or remote: its bytes match their name, but its names become paths under --out, so each is checked.
+ */
 export async function readFilesIndex(env: Pick<ExecEnv, 'store'>, digest: Digest, signal: AbortSignal): Promise<FilesIndex> {
-  return JSON.parse((await env.store.readAll(digest, signal)).toString('utf8')) as FilesIndex;
+  const index = JSON.parse((await env.store.readAll(digest, signal)).toString('utf8')) as FilesIndex;
+  const files = Array.isArray(index?.files) ? index.files : null;
+  const bad = files === null ? 'no files array' : files.find((f) => typeof f?.name !== 'string' || !FILE_NAME.test(f.name) || !isDigest(f.digest) || !Number.isSafeInteger(f.size));
+  if (index?.schema !== 'reingest-files/1' || bad) {
+    throw new ReingestError('REINGEST_E_CACHE_CORRUPT', `files index ${digest}: expected {schema: "reingest-files/1", files: [{name, digest, size}]} with plain file names, got ${JSON.stringify(bad ?? index?.schema).slice(0, 200)}; run \`reingest cache verify\` or use a fresh --cache`, { where: digest });
+  }
+  return index;
 }

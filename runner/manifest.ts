@@ -6,24 +6,30 @@ import type { RecordValue } from './record-codec.ts';
 import type { ListOutput } from './stage.ts';
 import type { Edge, TaskResult } from './task-result.ts';
 
+export const MANIFEST_SCHEMA = 'reingest-manifest/2';
+
 /**
- * The dataset lockfile. Everything but `runFacts` is deterministic: the same spec and inputs give the same
- * bytes on any machine, at any concurrency, from a cold or a warm cache. `root` is a Merkle root over the
- * tasks in canonical order (list, then per segment in list order its fetch and chain, then aggregates).
+ * The dataset lockfile. Every field but `root` is committed by `root`, and nothing in it describes one
+ * particular run (times, host, mirror, tool build: see run-record.ts), so the same recipe and inputs give
+ * the same bytes on any machine, at any concurrency, from a cold or a warm cache.
  */
 export interface Manifest {
-  readonly schema: 'reingest-manifest/1';
-  readonly tool: { readonly name: 'reingest'; readonly version: string };
-  readonly pipeline: ReturnType<typeof pipelineIdentity>;
+  readonly schema: typeof MANIFEST_SCHEMA;
+  readonly pipeline: PipelineIdentity;
   readonly inputs: {
     readonly listing: ListOutput['listing'];
-    readonly segments: readonly { readonly index: number; readonly path: string; readonly size: number; readonly sha256: Digest }[];
+    readonly segments: readonly SegmentInputEntry[];
   };
   readonly tasks: readonly ManifestTask[];
   readonly outputs: readonly ManifestOutput[];
   readonly root: Digest;
-  /** Facts about this particular run. Not hashed, not compared. */
-  readonly runFacts: RunFacts;
+}
+
+export interface SegmentInputEntry {
+  readonly index: number;
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: Digest;
 }
 
 /** A file written under --out. Files of a multi-file output (shards) carry the facts their stage gave. */
@@ -47,26 +53,28 @@ export interface ManifestTask {
   readonly output: Edge;
 }
 
-export interface RunFacts {
-  readonly host: string;
-  readonly node: string;
-  readonly platform: string;
-  readonly startedAt: string;
-  readonly wallMs: number;
-  readonly concurrency: number;
-  readonly tasksRun: number;
-  readonly tasksCached: number;
-  readonly mirror: string;
-  /** Wall milliseconds per stage (aggregates as "stage -> output") summed over the tasks that ran in this run. */
-  readonly stageMs?: Readonly<Record<string, number>>;
+export interface StepIdentity {
+  readonly stage: string;
+  readonly version: string;
+  readonly params: unknown;
+  readonly keyParams: unknown;
+  readonly output?: string;
+}
+
+export interface PipelineIdentity {
+  readonly name: string;
+  readonly source: StepIdentity;
+  readonly segment: readonly StepIdentity[];
+  readonly global: readonly StepIdentity[];
+  readonly aggregate: readonly (StepIdentity & { readonly output: string })[];
 }
 
 /**
- * The resolved spec as the manifest records it: every param, pins included, so the manifest can be rerun;
- * and `keyParams`, what enters the task keys, so an independent verifier can recompute every key from the
- * manifest alone (docs/manifest.md).
+ * The resolved spec as the manifest records it: every param, pins included, exactly what `reingest run
+ * manifest.json` reruns; and `keyParams`, what enters the task keys, so an independent verifier can
+ * recompute every key from the manifest alone (docs/manifest.md). Both are committed by the root.
  */
-export function pipelineIdentity(p: ResolvedPipeline) {
+export function pipelineIdentity(p: ResolvedPipeline): PipelineIdentity {
   const step = (s: ResolvedStep) => ({ stage: s.stage.name, version: s.stage.version, params: s.params, keyParams: stageIdentity(s).params });
   return {
     name: p.name,
@@ -89,9 +97,24 @@ export function manifestTask(id: string, segment: ManifestTask['segment'], r: Ta
   };
 }
 
-/** Leaves are canonical JSON of (kind, key, output digest): the root moves iff some task's output or recipe does. */
-export function rootOf(tasks: readonly ManifestTask[]): Digest {
-  return merkleRoot(tasks.map((t) => Buffer.from(canonicalJson({ kind: t.kind, key: t.key, output: t.output.digest }), 'utf8')));
+/**
+ * The root's leaves, in order: the recipe (schema and pipeline), the listing, each pinned segment, each
+ * task whole (key, inputs, every edge with its counters and record roots, output), each output file.
+ * Every field of the manifest except `root` itself lies in exactly one leaf.
+ */
+export function manifestLeaves(m: Omit<Manifest, 'root'>): string[] {
+  return [
+    canonicalJson({ part: 'recipe', schema: m.schema, pipeline: m.pipeline }),
+    canonicalJson({ part: 'listing', listing: m.inputs.listing }),
+    ...m.inputs.segments.map((segment) => canonicalJson({ part: 'segment', segment })),
+    ...m.tasks.map((task) => canonicalJson({ part: 'task', task })),
+    ...m.outputs.map((output) => canonicalJson({ part: 'output', output })),
+  ];
+}
+
+/** RFC 6962 Merkle tree hash over manifestLeaves: changing any committed value moves it. */
+export function manifestRoot(m: Omit<Manifest, 'root'>): Digest {
+  return merkleRoot(manifestLeaves(m).map((l) => Buffer.from(l, 'utf8')));
 }
 
 /** Human-readable but still canonical: sorted keys, two-space indent, LF, trailing newline. */

@@ -1,4 +1,5 @@
 import { isDigest, type Digest } from '../cache/digest.ts';
+import type { Manifest } from './manifest.ts';
 import { ReingestError } from './errors.ts';
 import type { PipelineSpec } from './spec.ts';
 import { array, object, string } from './validate.ts';
@@ -11,9 +12,10 @@ export interface SegmentPin {
 /**
  * A manifest is enough to rerun its pipeline: it holds every stage with its version and params, the
  * listing's digest and every segment's digest. Rerunning one pins all of them, so bytes that moved
- * upstream fail the run by name instead of silently giving other data.
+ * upstream fail the run by name instead of silently giving other data. Where they are fetched from is
+ * the rerun's choice (--mirror, else the pipeline default): a manifest never names a mirror.
  */
-export function specFromManifest(raw: unknown): { spec: PipelineSpec; versions: Map<string, string>; pins: Map<string, SegmentPin> } {
+export function specFromManifest(raw: Manifest): { spec: PipelineSpec; versions: Map<string, string>; pins: Map<string, SegmentPin>; listing: Digest } {
   const m = object(raw, 'manifest');
   const p = object(m.pipeline, 'manifest.pipeline');
   const versions = new Map<string, string>();
@@ -34,15 +36,12 @@ export function specFromManifest(raw: unknown): { spec: PipelineSpec; versions: 
     if (!isDigest(sha) || typeof o.size !== 'number') throw new ReingestError('REINGEST_E_MANIFEST', `manifest.inputs.segments[${i}]: expected sha256 and size, got ${JSON.stringify(o).slice(0, 200)}`);
     pins.set(string(o.path, `manifest.inputs.segments[${i}].path`), { sha256: sha, size: o.size });
   });
-  const facts = (m.runFacts ?? {}) as { mirror?: unknown };
-  const mirror = typeof facts.mirror === 'string' && /^(https?|file):\/\/.+\/$/.test(facts.mirror) ? { url: facts.mirror } : undefined;
   const spec: PipelineSpec = {
     name: string(p.name, 'manifest.pipeline.name'),
-    source: { stage: source.stage, params: { ...(source.params as object), sha256: listingDigest } },
+    source: { stage: source.stage, params: source.params },
     segment: array(p.segment, 'manifest.pipeline.segment').map((s, i) => step(s, `manifest.pipeline.segment[${i}]`)),
     ...(p.global === undefined ? {} : { global: array(p.global, 'manifest.pipeline.global').map((s, i) => step(s, `manifest.pipeline.global[${i}]`)) }),
     aggregate: array(p.aggregate, 'manifest.pipeline.aggregate').map((s, i) => step(s, `manifest.pipeline.aggregate[${i}]`) as { stage: string; params: unknown; output: string }),
-    ...(mirror ? { mirror } : {}),
   };
-  return { spec, versions, pins };
+  return { spec, versions, pins, listing: listingDigest as Digest };
 }

@@ -18,7 +18,9 @@ import { runGlobalApply, runGlobalPlan, summarizeSegment, type PlanOutcome } fro
 import { runList } from './exec-list.ts';
 import { runSegment, type SegmentOutcome } from './exec-segment.ts';
 import { withMirror } from './local-mirror.ts';
-import { formatManifest, manifestTask, pipelineIdentity, rootOf, type Manifest, type ManifestTask } from './manifest.ts';
+import { outputEntryOf } from './files-index.ts';
+import { formatManifest, MANIFEST_SCHEMA, manifestRoot, manifestTask, pipelineIdentity, type Manifest, type ManifestOutput, type ManifestTask } from './manifest.ts';
+import { appendRunRecord, type RunRecord } from './run-record.ts';
 import { runDag, type DagNode } from './scheduler.ts';
 import { Slots } from './slots.ts';
 import { segmentWorkersFor } from './worker-pool.ts';
@@ -51,6 +53,8 @@ export interface RunSummary {
   readonly root: Digest;
   readonly manifestPath: string;
   readonly manifest: Manifest;
+  /** This run's facts, also appended to the cache's run records (run-record.ts). */
+  readonly run: RunRecord;
 }
 
 /** Runs a pipeline end to end and writes the manifest and outputs under outDir. */
@@ -179,7 +183,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
       const cachedCount = ran.filter(Boolean).length;
 
       await mkdir(opts.outDir, { recursive: true });
-      const outputs = [];
+      const outputs: ManifestOutput[] = [];
       for (const [i, step] of p.aggregate.entries()) {
         const out = aggregates[i]!.result.output;
         if (step.stage.kind === 'files') {
@@ -189,19 +193,18 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
           await mkdir(dir, { recursive: true });
           const index = await readFilesIndex({ store }, out.digest, opts.signal ?? new AbortController().signal);
           for (const f of index.files) {
-            const name = f.compress === 'gzip' ? `${f.name}.gz` : f.name;
-            if (f.compress === 'gzip') await atomicGzip(store.objectPath(f.digest), join(dir, name));
-            else await atomicCopy(store.objectPath(f.digest), join(dir, name));
-            outputs.push({ file: `${step.output}/${name}`, digest: f.digest, size: f.size, ...(f.compress ? { compression: f.compress } : {}), facts: f.facts });
+            const entry = outputEntryOf(step.output, f);
+            if (f.compress === 'gzip') await atomicGzip(store.objectPath(f.digest), join(opts.outDir, entry.file));
+            else await atomicCopy(store.objectPath(f.digest), join(opts.outDir, entry.file));
+            outputs.push(entry);
           }
         } else {
           await atomicCopy(store.objectPath(out.digest), join(opts.outDir, step.output));
           outputs.push({ file: step.output, digest: out.digest, size: out.bytes });
         }
       }
-      const manifest: Manifest = {
-        schema: 'reingest-manifest/1',
-        tool: { name: 'reingest', version: opts.toolVersion },
+      const body = {
+        schema: MANIFEST_SCHEMA,
         pipeline: pipelineIdentity(p),
         inputs: {
           listing: list.list.listing,
@@ -209,23 +212,28 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
         },
         tasks,
         outputs,
-        root: rootOf(tasks),
-        runFacts: {
-          host: hostname(),
-          node: process.version,
-          platform: `${process.platform}-${process.arch}`,
-          startedAt: new Date(started).toISOString(),
-          wallMs: Date.now() - started,
-          concurrency: opts.concurrency,
-          tasksRun: ran.length - cachedCount,
-          tasksCached: cachedCount,
-          mirror: 'localDir' in p.mirror ? `${pathToFileURL(p.mirror.localDir).href}/` : p.mirror.url,
-          stageMs,
-        },
-      };
+      } as const;
+      const manifest: Manifest = { ...body, root: manifestRoot(body) };
       const manifestPath = join(opts.outDir, 'manifest.json');
       await atomicWrite(manifestPath, formatManifest(manifest));
-      return { root: manifest.root, manifestPath, manifest };
+      const run: RunRecord = {
+        schema: 'reingest-run/1',
+        root: manifest.root,
+        pipeline: p.name,
+        tool: { name: 'reingest', version: opts.toolVersion },
+        host: hostname(),
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        startedAt: new Date(started).toISOString(),
+        wallMs: Date.now() - started,
+        concurrency: opts.concurrency,
+        tasksRun: ran.length - cachedCount,
+        tasksCached: cachedCount,
+        mirror: 'localDir' in p.mirror ? `${pathToFileURL(p.mirror.localDir).href}/` : p.mirror.url,
+        stageMs,
+      };
+      await appendRunRecord(store, run);
+      return { root: manifest.root, manifestPath, manifest, run };
     } finally {
       await pool?.close();
     }

@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { firstDifference } from './json-diff.ts';
 import { ReingestError } from './errors.ts';
+import { pipelineIdentity, type Manifest } from './manifest.ts';
+import { parseManifest } from './manifest-read.ts';
 import { SpecError, array, closest, object, string, optionalString } from './validate.ts';
 import { specFromManifest, type SegmentPin } from './rerun.ts';
 import type { AnyStage, ListStage, StageKind, StageRegistry } from './stage.ts';
@@ -52,6 +55,8 @@ export interface ResolvedPipeline {
   readonly spec: PipelineSpec;
   /** Segment digests that fetched bytes must match (set when rerunning a manifest). */
   readonly pins?: ReadonlyMap<string, SegmentPin>;
+  /** The pinned listing (set when rerunning a manifest): where the rerun's sources come from is the caller's choice. */
+  readonly listingPin?: { readonly path: string; readonly sha256: string };
 }
 
 export const DEFAULT_MIRROR = 'https://data.commoncrawl.org/';
@@ -103,19 +108,8 @@ export async function loadPipeline(file: string, registry: StageRegistry): Promi
     raw = mod.default;
   }
   try {
-    if ((raw as { schema?: unknown })?.schema === 'reingest-manifest/1') {
-      const { spec, versions, pins } = specFromManifest(raw);
-      for (const [name, version] of versions) {
-        const have = registry[name]?.version;
-        if (have !== undefined && have !== version) {
-          throw new ReingestError(
-            'REINGEST_E_MANIFEST',
-            `${file}: the manifest was made with stage ${name} version ${version}, this reingest has version ${have}; rerun it with the reingest version named in manifest.tool.version`,
-            { where: file },
-          );
-        }
-      }
-      return { ...resolvePipeline(spec, registry, dirname(abs)), pins };
+    if (typeof (raw as { schema?: unknown })?.schema === 'string' && (raw as { schema: string }).schema.startsWith('reingest-manifest/')) {
+      return rerunnable(parseManifest(raw, file), registry, file, dirname(abs));
     }
     return resolvePipeline(raw, registry, dirname(abs));
   } catch (err) {
@@ -124,6 +118,29 @@ export async function loadPipeline(file: string, registry: StageRegistry): Promi
     }
     throw err;
   }
+}
+
+/**
+ * A manifest's pipeline as it reruns: the stages at the recorded versions with the recorded params, and
+ * `keyParams` as this reingest derives them from those params. Any disagreement with what the manifest
+ * records is refused, so nothing that changes a rerun escapes the root. Then the listing and every
+ * segment are pinned to their recorded digests.
+ */
+function rerunnable(m: Manifest, registry: StageRegistry, file: string, baseDir: string): ResolvedPipeline {
+  const { spec, versions, pins, listing } = specFromManifest(m);
+  for (const [name, version] of versions) {
+    const have = registry[name]?.version;
+    if (have !== undefined && have !== version) {
+      throw new ReingestError('REINGEST_E_MANIFEST', `${file}: the manifest was made with stage ${name} version ${version}, this reingest has version ${have}; rerun it with a reingest whose stage ${name} is at version ${version}`, { where: file });
+    }
+  }
+  const resolved = resolvePipeline(spec, registry, baseDir);
+  const diff = firstDifference(pipelineIdentity(resolved), m.pipeline, 'pipeline');
+  if (diff) {
+    throw new ReingestError('REINGEST_E_MANIFEST_TAMPERED', `${file}: ${diff.field}: the manifest records ${diff.b}, but its stages read as ${diff.a}; the recipe was edited by hand (params and keyParams must agree), get the manifest again from its publisher`, { where: `${file}:${diff.field}` });
+  }
+  const source = { ...resolved.source, params: (resolved.source.stage as ListStage).parseParams({ ...(spec.source.params as object), sha256: listing }, 'source.params') };
+  return { ...resolved, source, pins, listingPin: { path: m.inputs.listing.path, sha256: m.inputs.listing.sha256 } };
 }
 
 export function resolvePipeline(raw: unknown, registry: StageRegistry, baseDir: string): ResolvedPipeline {

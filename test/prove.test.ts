@@ -4,7 +4,7 @@ import t from 'tap';
 import pino from 'pino';
 import sample from '../pipelines/sample.ts';
 import { compareManifests } from '../runner/compare.ts';
-import { rootOf, type Manifest } from '../runner/manifest.ts';
+import { manifestRoot, type Manifest } from '../runner/manifest.ts';
 import { runPipeline } from '../runner/run.ts';
 import { loadPipeline } from '../runner/spec.ts';
 import type { StageRegistry, TransformStage } from '../runner/stage.ts';
@@ -51,7 +51,8 @@ t.test('oracle: a nondeterministic stage is caught, named, and exits with bit 2'
   await writeFile(file, JSON.stringify({ ...sample, mirror: { localDir: join(ROOT, 'sample') }, segment: [fetch, decode, html, { stage: 'flaky' }, ...rest] }));
   const opts = { concurrency: 2, signal: new AbortController().signal, log: quiet, toolVersion: 'test' };
   const made = await runPipeline(await loadPipeline(file, registry), { ...opts, cacheDir: join(dir, 'c'), outDir: join(dir, 'o') });
-  const { report } = await verifyManifest(made.manifestPath, { ...opts, registry, referenceCache: join(dir, 'c') });
+  const rerun = { ...(await loadPipeline(made.manifestPath, registry)), mirror: { localDir: join(ROOT, 'sample') } };
+  const { report } = await verifyManifest(made.manifest, rerun, { ...opts, referenceCache: join(dir, 'c') });
   t.equal(report.exit & 2, 2, 'bit 2: nondeterministic');
   t.match(report.first, { kind: 'nondeterministic', stage: 'flaky', task: /^segment:\d+$/, segment: { index: Number } });
   // With the publisher's cache at hand, the per-record indexes name the record: flaky alters record #2.
@@ -59,7 +60,7 @@ t.test('oracle: a nondeterministic stage is caught, named, and exits with bit 2'
   const before = m.tasks.find((x) => x.id === report.first!.task)!.edges.find((e) => e.stage === 'html-text')!;
   t.match(report.first!.record, { index: 2, offset: Number });
   t.ok(report.first!.record!.offset > 0 && report.first!.record!.offset < before.bytes, `record #2 starts at byte ${report.first!.record!.offset} of the flaky stage's stream`);
-  const { report: plain } = await verifyManifest(made.manifestPath, { ...opts, registry });
+  const { report: plain } = await verifyManifest(made.manifest, rerun, opts);
   t.equal(plain.first!.record, undefined, 'without the reference cache: stage and segment only');
   t.notOk(report.divergences.some((d) => d.kind === 'nondeterministic' && d.stage !== 'flaky'), 'no other stage is blamed');
   t.ok(report.divergences.some((d) => d.kind === 'upstream'), 'downstream tasks are reported as upstream changes, not blamed');
@@ -72,8 +73,8 @@ t.test('compare: source moved, nondeterminism, missing tasks, each with its bit'
   const fake = `sha256:${'e'.repeat(64)}` as const;
   // As another run would write it: the edited tasks with their own root.
   const edit = (id: string, f: (x: Manifest['tasks'][number]) => Manifest['tasks'][number]): Manifest => {
-    const tasks = m.tasks.map((x) => (x.id === id ? f(x) : x));
-    return { ...m, tasks, root: rootOf(tasks) };
+    const { root: _, ...rest } = { ...m, tasks: m.tasks.map((x) => (x.id === id ? f(x) : x)) };
+    return { ...rest, root: manifestRoot(rest) };
   };
   const chainOut = edit('segment:3', (x) => ({ ...x, output: { ...x.output, digest: fake }, edges: x.edges.map((e, i) => (i >= 4 ? { ...e, digest: fake } : e)) }));
   const r1 = compareManifests(m, chainOut);
@@ -83,22 +84,29 @@ t.test('compare: source moved, nondeterminism, missing tasks, each with its bit'
   t.match(moved.first, { task: 'fetch:5', kind: 'source-changed' });
   t.equal(moved.exit, 1);
   const fewer = m.tasks.filter((x) => x.id !== 'aggregate:0');
-  t.equal(compareManifests(m, { ...m, tasks: fewer, root: rootOf(fewer) }).exit, 4);
+  t.equal(compareManifests(m, { ...m, tasks: fewer }).exit, 4);
   t.same(compareManifests(m, m).divergences, []);
   const file = join(dir, 'b.json');
   await writeFile(file, JSON.stringify(chainOut));
   const cli = await runCli(['compare', made.manifest, file]);
   t.equal(cli.code, 2);
-  t.match(cli.stdout, /-> FIRST segment:3 segment 3 \(crawl-data\/.*\) at stage gopher-quality: expected sha256:[0-9a-f]{64} \(\d+ records\), found sha256:e{64} .*NONDETERMINISTIC/);
+  t.match(cli.stdout, /-> FIRST segment:3 segment 3 \(crawl-data\/.*\) at stage gopher-quality, digest: expected sha256:[0-9a-f]{64} \(\d+ records\), found sha256:e{64} .*NONDETERMINISTIC/);
+  const recipe = compareManifests(m, { ...m, pipeline: { ...m.pipeline, name: 'other' } });
+  t.match(recipe, { exit: 8, first: { task: 'pipeline', kind: 'recipe', field: 'pipeline.name' } }, 'a recipe divergence has its own bit');
 });
 
 t.test('verify: a pinned source whose bytes changed is named, exit bit 1', async (t) => {
   const dir = t.testdir();
   const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
   const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
-  const segments = m.inputs.segments.map((s, i) => (i === 1 ? { ...s, sha256: `sha256:${'1'.repeat(64)}` } : s));
+  const segments = m.inputs.segments.map((s, i) => (i === 1 ? { ...s, sha256: `sha256:${'1'.repeat(64)}` as const } : s));
   const file = join(dir, 'forged.json');
   await writeFile(file, JSON.stringify({ ...m, inputs: { ...m.inputs, segments } }));
+  const unrooted = await runCli(['verify', file, '--json']);
+  t.equal(unrooted.code, 32, 'an edited pin without a new root: tampered');
+  t.match(JSON.parse(unrooted.stdout), { exit: 32, failure: { code: 'REINGEST_E_MANIFEST_TAMPERED' } });
+  const { root: _, ...rest } = { ...m, inputs: { ...m.inputs, segments } };
+  await writeFile(file, JSON.stringify({ ...rest, root: manifestRoot(rest) }));
   const r = await runCli(['verify', file, '--json']);
   t.equal(r.code, 1);
   t.match(JSON.parse(r.stdout), { exit: 1, failure: { code: 'REINGEST_E_PIN_MISMATCH', message: /the manifest pins sha256:1{64}/ } });
@@ -108,7 +116,7 @@ t.test('attest: an in-toto Statement v1 with a SLSA provenance v1 predicate', as
   const dir = t.testdir();
   const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
   const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
-  const r = await runCli(['attest', made.manifest]);
+  const r = await runCli(['attest', made.manifest, '--cache', join(dir, 'c')]);
   t.equal(r.code, 0);
   const s = JSON.parse(r.stdout);
   t.equal(s._type, 'https://in-toto.io/Statement/v1');
@@ -119,25 +127,25 @@ t.test('attest: an in-toto Statement v1 with a SLSA provenance v1 predicate', as
   const deps = s.predicate.buildDefinition.resolvedDependencies as { name: string; uri: string; digest: { sha256: string } }[];
   t.equal(deps.length, 9, 'the listing and 8 segments');
   t.ok(deps.every((d) => /^[0-9a-f]{64}$/.test(d.digest.sha256) && d.uri.endsWith(d.name)));
-  t.match(s.predicate.runDetails, { builder: { id: /^https:\/\// }, metadata: { invocationId: m.root, startedOn: m.runFacts.startedAt, finishedOn: String } });
+  t.match(s.predicate.runDetails, { builder: { id: /^https:\/\// }, metadata: { invocationId: m.root, startedOn: String, finishedOn: String } });
+  const elsewhere = JSON.parse((await runCli(['attest', made.manifest, '--cache', join(dir, 'other')])).stdout);
+  t.same(elsewhere.predicate.runDetails.metadata, { invocationId: m.root }, 'without this run\'s record: no times are claimed');
   t.same(Object.keys(s).sort(), ['_type', 'predicate', 'predicateType', 'subject'], 'no fields beyond the Statement layer');
 });
 
-t.test('compare and verify check the recorded root against the tasks: an edited root is not "same"', async (t) => {
+t.test('compare and verify refuse a manifest whose fields its root does not commit to, with their own exit bits', async (t) => {
   const dir = t.testdir();
   const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
   const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
-  const forged = { ...m, root: `sha256:${'0'.repeat(64)}` };
-  const r = compareManifests(m, forged as Manifest);
-  t.notOk(r.same);
-  t.match(r.first, { task: 'root of b', kind: 'root', expected: { digest: m.root }, found: { digest: forged.root } });
-  t.equal(r.exit, 1);
   const file = join(dir, 'badroot.json');
-  await writeFile(file, JSON.stringify(forged));
+  await writeFile(file, JSON.stringify({ ...m, root: `sha256:${'0'.repeat(64)}` }));
   const cli = await runCli(['compare', made.manifest, file]);
-  t.equal(cli.code, 1);
-  t.match(cli.stdout, /-> FIRST root of b — the recorded root sha256:0{64} is not the root of the tasks \(sha256:[0-9a-f]{64}\): the manifest was edited or is corrupt\nexit 1 \(1: content, recipe or root differs\)/);
+  t.equal(cli.code, 32);
+  t.match(cli.stdout, /^REINGEST_E_MANIFEST_TAMPERED: manifest .*badroot\.json: the recorded root sha256:0{64} is not the root of the manifest's fields \(sha256:[0-9a-f]{64}\): the manifest was edited after it was written, or is corrupt.*\nexit 32 \(32: manifest tampered\)/);
   const v = await runCli(['verify', file, '--sample', '1', '--json']);
-  t.equal(v.code, 1, 'verify notices it too, even when rebuilding a sample');
-  t.match(JSON.parse(v.stdout), { same: false, first: { task: 'root of a', kind: 'root' } });
+  t.equal(v.code, 32, 'verify refuses it before rebuilding anything');
+  t.match(JSON.parse(v.stdout), { same: false, exit: 32, failure: { code: 'REINGEST_E_MANIFEST_TAMPERED' } });
+  await writeFile(file, JSON.stringify(m).slice(0, 500));
+  t.equal((await runCli(['compare', made.manifest, file])).code, 16, 'a truncated manifest: unreadable, not "content differs"');
+  t.equal((await runCli(['verify', join(dir, 'none.json')])).code, 16, 'a missing manifest: unreadable');
 });
