@@ -147,8 +147,9 @@ Example:
 
 Writes one HTML file that works offline (no scripts, no downloads): the pipeline as a diagram, the
 document funnel (records after each stage, drops by reason), the language distribution, tokens per
-shard, time and throughput per stage (from runFacts), the root digest, pinned inputs and outputs.
-Default output: report.html beside the manifest.
+shard, the root digest, pinned inputs and outputs, and time and throughput per stage from the run
+record of the run that computed the data (kept in --cache under the root; a cached rerun does not
+replace it; a dataset built elsewhere has none). Default output: report.html beside the manifest.
 
 Example:
   reingest report out/sample/manifest.json -o /tmp/sample-report.html
@@ -163,13 +164,15 @@ tiktoken package and are checked against the sha256 of OpenAI's published .tikto
 Example:
   printf 'hello world' | reingest tokenize --encoding o200k_base
 `,
-  shards: `reingest shards check DIR [--manifest M] [--json]
+  shards: `reingest shards check DIR [--manifest M] [--root R] [--json]
 
 Re-hashes every output file that the manifest lists under DIR and compares it with the manifest:
-prints ok, differs (with both digests), missing, or not-in-manifest per file. DIR is a run's --out
-directory or one output directory inside it (e.g. out/sample/megatron); the manifest defaults to
-DIR/manifest.json. Compressed outputs (.gz) are hashed uncompressed, as the manifest records them.
-Exit status 0 when every file matches, 1 otherwise.
+prints ok, differs (with both digests), missing, or not-in-manifest per file, then rebuilds each output
+folder's files index from the bytes on disk and compares it with its aggregate task's committed output.
+The manifest is refused unless its root commits to all of it; --root R (the published root) refuses a
+manifest with another root. DIR is a run's --out directory or one output directory inside it (e.g.
+out/sample/megatron); the manifest defaults to DIR/manifest.json. Compressed outputs (.gz) are hashed
+uncompressed, as the manifest records them. Exit status 0 when every check matches, 1 otherwise.
 
 Example:
   reingest shards check out/sample/megatron --manifest out/sample/manifest.json
@@ -191,15 +194,21 @@ Examples:
 
 Rebuilds from the manifest alone — its stages, versions and params, with the listing and every segment
 digest pinned — into an empty temporary cache (so nothing is taken on trust), then compares every task's
-key and every edge digest with the manifest, in DAG order, and names the first divergence: the task,
-segment and stage, and whether its inputs already differed (upstream) or matched (nondeterministic).
+field with the manifest — the recipe, the pinned inputs, every task's key and inputs, every edge's digest,
+record count, records root and counters, every output — in DAG order, and names the first divergence:
+the task, segment, stage and field, and whether its inputs already differed (upstream) or matched
+(nondeterministic). A manifest whose root does not commit to its fields is refused before any rebuild.
+A manifest never names a mirror: sources come from Common Crawl, the embedded sample's from the
+package's sample/ folder, or --mirror.
 --sample N rebuilds N segment chains chosen by the seed: cost O(N), not O(crawl).
 --reference-cache DIR (the publisher's cache, or a copy) lets it narrow the first divergence down to the
 record: record number and byte offset in that stage's stream, via the per-record Merkle indexes.
 
-Exit status is a bitmask: 1 content differs from a pinned digest (a source moved), or the recipe differs,
-or a manifest's recorded root is not the root of its tasks; 2 a nondeterministic stage; 4 an input is
-missing or unreachable; 0 when everything matches.
+Exit status is a bitmask, one bit per kind of divergence: 1 a source moved (bytes differ from a pinned
+digest); 2 a nondeterministic stage (same key and inputs, another edge, counter or output); 4 a task or
+input is missing or unreachable; 8 the recipe differs; 16 a manifest cannot be read; 32 a manifest is
+tampered (its root does not commit to its fields, or outputs[] or keyParams disagree with what they
+derive from); 0 when everything matches.
 
 Examples:
   reingest verify out/sample/manifest.json
@@ -217,7 +226,9 @@ Example:
   attest: `reingest attest <manifest>
 
 Prints an in-toto Statement v1 whose subjects are the output files' digests and whose SLSA provenance v1
-predicate lists the pinned inputs as resolvedDependencies and the run facts in runDetails.
+predicate lists the pinned inputs as resolvedDependencies. runDetails names the builder version, Node
+version and times of the run that computed the data, from its run record in --cache; without one only
+the root is stated, and dependency URIs name Common Crawl.
 
 Example:
   reingest attest out/sample/manifest.json > statement.json

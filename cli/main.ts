@@ -189,7 +189,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return tokenizeStdin(values.encoding ?? 'cl100k_base', io.stdin ?? process.stdin, io.stdout);
     }
     case 'shards': {
-      const { values, positionals } = parse(rest, { ...COMMON, manifest: { type: 'string' } }, 'shards');
+      const { values, positionals } = parse(rest, { ...COMMON, manifest: { type: 'string' }, root: { type: 'string' } }, 'shards');
       if (values.help || positionals[0] !== 'check' || positionals.length !== 2) return help(io, 'shards', !values.help);
       const dir = positionals[1]!;
       if (!(await isDirectory(dir))) throw new ReingestError('REINGEST_E_SHARDS_DIR', `shards check ${dir}: expected a directory of shards, found none`, { where: dir });
@@ -197,11 +197,15 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (values.manifest === undefined && !(await isFile(manifestFile))) {
         throw new UsageError(`shards check ${dir}: no manifest.json in that directory; pass the dataset's manifest with --manifest M`);
       }
-      const results = await checkShards(dir, await readManifestFile(manifestFile, '--manifest'), dirname(resolve(manifestFile)));
+      const manifest = await readManifestFile(manifestFile, '--manifest');
+      if (values.root !== undefined && values.root !== manifest.root) {
+        throw new ReingestError('REINGEST_E_MANIFEST_TAMPERED', `--manifest ${manifestFile}: its root is ${manifest.root}, not the published ${values.root}; get the publisher's manifest`, { where: manifestFile });
+      }
+      const results = await checkShards(dir, manifest, dirname(resolve(manifestFile)));
       const bad = results.filter((r) => r.status !== 'ok');
-      if (values.json) io.stdout.write(`${JSON.stringify({ ok: bad.length === 0, files: results })}\n`);
+      if (values.json) io.stdout.write(`${JSON.stringify({ ok: bad.length === 0, root: manifest.root, files: results })}\n`);
       else for (const r of results) io.stdout.write(`${r.status.padEnd(15)} ${r.file}${r.status === 'differs' ? ` (expected ${r.expected}, found ${r.found})` : ''}\n`);
-      if (!values.json) io.stderr.write(`reingest: ${results.length - bad.length} of ${results.length} files match the manifest\n`);
+      if (!values.json) io.stderr.write(`reingest: ${results.length - bad.length} of ${results.length} checks match the manifest with root ${manifest.root}${values.root ? ' (the published root)' : '; compare that root with the published one, or pass --root'}\n`);
       return bad.length === 0 ? EXIT.ok : EXIT.failed;
     }
     case 'proof': {

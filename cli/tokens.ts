@@ -2,7 +2,8 @@ import { createReadStream, existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { StreamDigest } from '../cache/digest.ts';
+import { sha256, StreamDigest, type Digest } from '../cache/digest.ts';
+import { filesIndexBytes, indexEntryOf } from '../runner/files-index.ts';
 import { ReingestError } from '../runner/errors.ts';
 import type { Manifest } from '../runner/manifest.ts';
 import { BpeEncoder } from '../stages/tokenize/bpe.ts';
@@ -52,11 +53,14 @@ export async function checkShards(dir: string, manifest: Manifest, manifestDir: 
     throw new ReingestError('REINGEST_E_SHARDS_DIR', `${dir}: the manifest lists no output files under ${prefix || './'}; expected one of ${[...new Set(manifest.outputs.map((o) => o.file.split('/')[0]))].join(', ')}`, { where: dir });
   }
   const results: ShardCheck[] = [];
+  const onDisk = new Map<string, { digest: Digest; size: number }>();
   for (const o of listed) {
     const path = join(root, o.file.slice(prefix.length));
-    let found: string;
+    let found: Digest;
     try {
-      found = await hashFile(path, o.compression === 'gzip');
+      const h = await hashFile(path, o.compression === 'gzip');
+      found = h.digest;
+      onDisk.set(o.file, h);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         results.push({ file: o.file, status: 'missing', expected: o.digest });
@@ -70,6 +74,7 @@ export async function checkShards(dir: string, manifest: Manifest, manifestDir: 
     }
     results.push({ file: o.file, status: found === o.digest ? 'ok' : 'differs', expected: o.digest, ...(found === o.digest ? {} : { found }) });
   }
+  results.push(...indexChecks(manifest, listed, onDisk));
   const known = new Set(listed.map((o) => o.file.slice(prefix.length)));
   for (const name of await walkFiles(root)) {
     if (name === 'manifest.json' && prefix === '') continue;
@@ -78,11 +83,29 @@ export async function checkShards(dir: string, manifest: Manifest, manifestDir: 
   return results;
 }
 
-async function hashFile(path: string, gunzip: boolean): Promise<string> {
+/**
+ * Each output folder's files index rebuilt from the bytes on disk (digest and size of each file's
+ * content, facts as listed) must be the committed output of its aggregate task, byte for byte: so the
+ * check rests on the root, not on outputs[] alone.
+ */
+function indexChecks(m: Manifest, listed: readonly Manifest['outputs'][number][], onDisk: ReadonlyMap<string, { digest: Digest; size: number }>): ShardCheck[] {
+  const checks: ShardCheck[] = [];
+  m.pipeline.aggregate.forEach((step, a) => {
+    const files = m.outputs.filter((o) => o.file.startsWith(`${step.output}/`));
+    if (files.length === 0 || !files.every((o) => listed.includes(o))) return;
+    const expected = m.tasks.find((t) => t.id === `aggregate:${a}`)!.output.digest;
+    const entries = files.map((o) => indexEntryOf(step.output, { ...o, ...(onDisk.get(o.file) ?? { digest: 'sha256:(missing)' as Digest, size: -1 }) }));
+    const found = sha256(filesIndexBytes(entries));
+    checks.push({ file: `${step.output}/ (files index of aggregate:${a})`, status: found === expected ? 'ok' : 'differs', expected, ...(found === expected ? {} : { found }) });
+  });
+  return checks;
+}
+
+async function hashFile(path: string, gunzip: boolean): Promise<{ digest: Digest; size: number }> {
   const acc = new StreamDigest();
   const src = createReadStream(path);
   for await (const chunk of gunzip ? src.pipe(createGunzip()) : src) acc.update(chunk as Buffer);
-  return acc.digest();
+  return { digest: acc.digest(), size: acc.bytes };
 }
 
 async function walkFiles(root: string, sub = ''): Promise<string[]> {
