@@ -1,4 +1,4 @@
-import type { Digest } from '../cache/digest.ts';
+import { sha256, type Digest } from '../cache/digest.ts';
 import { edge, lookup, segmentInputs, stageContext, storeRecordTask, type ExecEnv } from './exec-common.ts';
 import { globalApplyPreimage, globalPlanPreimage, globalSummaryPreimage, type KeyPreimage } from './keys.ts';
 import { decodeFrames, encodeFrame, type DataRecord } from './record-codec.ts';
@@ -14,6 +14,13 @@ export interface PlanOutcome {
   readonly drops: ReadonlyMap<number, Digest>;
   readonly cached: boolean;
 }
+
+/**
+ * The drop list of a segment the plan drops nothing from: a drop list with no frames, so the sha256 of
+ * zero bytes. It is never stored (an apply has nothing to read for it); it stands in the apply's key so
+ * that every apply is keyed by its own segment's drop list, losing or not.
+ */
+export const EMPTY_DROP_LIST: Digest = sha256(new Uint8Array(0));
 
 /**
  * One segment's summary for a whole-run step that summarizes (GlobalStage.summarize): its own cached task,
@@ -99,20 +106,25 @@ export async function runGlobalPlan(env: ExecEnv, step: ResolvedStep, g: number,
   return { result, drops, cached: false };
 }
 
-async function readPlan(env: ExecEnv, d: Digest, signal: AbortSignal): Promise<Map<number, Digest>> {
+/** A stored plan object's drop lists by segment index (the plan lists losing segments only). */
+export async function readPlan(env: ExecEnv, d: Digest, signal: AbortSignal): Promise<Map<number, Digest>> {
   const drops = new Map<number, Digest>();
   for await (const r of decodeFrames(env.store.read(d, signal))) drops.set(r.segment as number, r.drops as Digest);
   return drops;
 }
 
-/** Applies a plan to one segment: its records minus the planned drops, counted by reason. */
+/**
+ * Applies a plan to one segment: its records minus the planned drops, counted by reason. Only the
+ * segment's own drop list (`plan.drops`, undefined when it loses nothing) is read or keyed: segments with
+ * byte-identical records but different drops must not share a key (see globalApplyPreimage).
+ */
 export async function runGlobalApply(
   env: ExecEnv,
   step: ResolvedStep,
   g: number,
   segment: SegmentRef,
   input: Digest,
-  plan: { digest: Digest; drops: Digest | undefined },
+  plan: { readonly drops: Digest | undefined },
   signal: AbortSignal,
 ): Promise<{ result: TaskResult; cached: boolean }> {
   // The segment's records and its drop list are both in ordinal order: one merge-walk, O(1) memory.
@@ -129,5 +141,5 @@ export async function runGlobalApply(
     }
     if (next && !next.done) throw new Error(`Internal error: the plan drops record ${String(next.value.ordinal)} of segment ${segment.index}, which has ${ordinal} records`);
   }
-  return perSegmentTask(env, step, `apply:${g}:${segment.index}`, globalApplyPreimage(step, input, plan.digest), segment, signal, kept);
+  return perSegmentTask(env, step, `apply:${g}:${segment.index}`, globalApplyPreimage(step, input, plan.drops ?? EMPTY_DROP_LIST), segment, signal, kept);
 }

@@ -55,7 +55,14 @@ export function globalPlanPreimage(step: ResolvedStep, inputs: readonly Digest[]
   return { v: 'reingest/key/1', kind: 'global-plan', stages: [stageIdentity(step)], inputs };
 }
 
-/** Applying a plan to one segment: its records and the plan are the inputs. */
-export function globalApplyPreimage(step: ResolvedStep, segmentOutput: Digest, plan: Digest): KeyPreimage {
-  return { v: 'reingest/key/1', kind: 'global-apply', stages: [stageIdentity(step)], inputs: [segmentOutput, plan] };
+/**
+ * Applying a plan to one segment: its records and *its own* drop list are the inputs (EMPTY_DROP_LIST in
+ * runner/exec-global.ts when the plan drops nothing from it), not the whole plan. The output depends on
+ * those two alone, so equal keys give equal outputs even for segments whose records are byte-identical (a
+ * listing that names a file twice, mirrored copies of a WARC) but whose drops differ; keyed by the plan,
+ * such segments shared a key with different outputs. Old (plan) and new (drop list) preimages coincide
+ * only when both digests are of zero bytes (a plan that drops nothing), where the outputs agree too.
+ */
+export function globalApplyPreimage(step: ResolvedStep, segmentOutput: Digest, drops: Digest): KeyPreimage {
+  return { v: 'reingest/key/1', kind: 'global-apply', stages: [stageIdentity(step)], inputs: [segmentOutput, drops] };
 }

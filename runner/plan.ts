@@ -1,6 +1,7 @@
 import type { Digest } from '../cache/digest.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { guard, lookup, type ExecEnv } from './exec-common.ts';
+import { EMPTY_DROP_LIST, readPlan } from './exec-global.ts';
 import { runList } from './exec-list.ts';
 import { aggregatePreimage, chainPreimage, fetchPreimage, globalApplyPreimage, globalPlanPreimage, globalSummaryPreimage, type KeyPreimage } from './keys.ts';
 import { withMirror } from './local-mirror.ts';
@@ -56,11 +57,12 @@ export async function planPipeline(p: ResolvedPipeline, opts: Pick<RunOptions, '
       const known = planInputs.every((o): o is Digest => o !== null);
       const plan = known ? await lookup(env, globalPlanPreimage(step, planInputs as Digest[]), { verify: false }) : null;
       planned.push({ id: `global:${g}`, kind: 'global-plan', key: plan?.key ?? null, cached: plan?.hit != null });
-      const planDigest = plan?.hit?.output.digest ?? null;
+      // An apply is keyed by its segment's own drop list, which only the stored plan object names.
+      const drops = plan?.hit ? await readPlan(env, plan.hit.output.digest, opts.signal) : null;
       const next: (Digest | null)[] = [];
       for (const [i, seg] of list.list.segments.entries()) {
         const input = current[i] ?? null;
-        const apply = input && planDigest ? await lookup(env, globalApplyPreimage(step, input, planDigest), { verify: false }) : null;
+        const apply = input && drops ? await lookup(env, globalApplyPreimage(step, input, drops.get(seg.index) ?? EMPTY_DROP_LIST), { verify: false }) : null;
         planned.push({ id: `apply:${g}:${seg.index}`, kind: 'global-apply', key: apply?.key ?? null, cached: apply?.hit != null });
         next.push(apply?.hit?.output.digest ?? null);
       }

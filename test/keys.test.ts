@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
+import pino from 'pino';
 import t from 'tap';
 import { merkleRoot, sha256 } from '../cache/digest.ts';
-import { aggregatePreimage, chainPreimage, fetchPreimage, taskKey } from '../runner/keys.ts';
+import { ObjectStore } from '../cache/store.ts';
+import type { ExecEnv } from '../runner/exec-common.ts';
+import { EMPTY_DROP_LIST, runGlobalApply } from '../runner/exec-global.ts';
+import { aggregatePreimage, chainPreimage, fetchPreimage, globalApplyPreimage, taskKey } from '../runner/keys.ts';
+import { encodeFrame } from '../runner/record-codec.ts';
 import type { ResolvedStep } from '../runner/spec.ts';
 import type { AnyStage } from '../runner/stage.ts';
 
@@ -29,6 +34,38 @@ t.test('a fetch key names the listing content and the path, never the mirror', a
   const pre = fetchPreimage(step('http-fetch', {}), D1, 'crawl-data/X/segments/1/warc/a.warc.gz');
   t.notMatch(JSON.stringify(pre), /127\.0\.0\.1|http:|https:/);
   t.not(taskKey(pre), taskKey(fetchPreimage(step('http-fetch', {}), D1, 'crawl-data/X/segments/1/warc/b.warc.gz')));
+});
+
+t.test('an apply key names its segment\'s own drop list, not the whole plan', async (t) => {
+  const dedup = step('dedup', {});
+  const [dropsA, dropsB] = [sha256(encodeFrame({ ordinal: 0, reason: 'exact-duplicate' })), sha256(encodeFrame({ ordinal: 1, reason: 'exact-duplicate' }))];
+  const key = (out: typeof D1, drops: typeof D1) => taskKey(globalApplyPreimage(dedup, out, drops));
+  t.not(key(D1, dropsA), key(D1, dropsB), 'same records, different drop lists: different keys');
+  t.not(key(D1, dropsA), key(D1, EMPTY_DROP_LIST), 'a segment that loses records is not keyed like one that loses none');
+  t.equal(key(D1, dropsA), key(D1, dropsA), 'same records, same drop list: the same key (and the same output)');
+  t.equal(EMPTY_DROP_LIST, 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'the empty drop list is the sha256 of zero bytes');
+});
+
+t.test('runGlobalApply keys each segment by its drop list, the empty one when the plan drops nothing from it', async (t) => {
+  const store = new ObjectStore(t.testdir());
+  await store.init();
+  const env: ExecEnv = { store, mirror: 'file:///nonexistent/', log: pino({ level: 'silent' }), emit: () => {} };
+  const dedup = step('dedup', {});
+  const signal = new AbortController().signal;
+  const records = await store.putBytes(Buffer.concat([encodeFrame({ text: 'a' }), encodeFrame({ text: 'b' })]));
+  const drops = await store.putBytes(encodeFrame({ ordinal: 0, reason: 'exact-duplicate' }));
+  const apply = (index: number, d: typeof D1 | undefined) => runGlobalApply(env, dedup, 0, { index, path: `s${index}` }, records.digest, { drops: d }, signal);
+  const keeps = await apply(0, undefined);
+  t.same(keeps.result.preimage.inputs, [records.digest, EMPTY_DROP_LIST], 'no drops: the empty drop list is the second input');
+  t.equal(keeps.result.output.records, 2);
+  const loses = await apply(1, drops.digest);
+  t.same(loses.result.preimage.inputs, [records.digest, drops.digest]);
+  t.not(loses.result.key, keeps.result.key, 'identical records, different drops: different keys');
+  t.equal(loses.result.output.records, 1);
+  t.notOk(loses.cached, 'so the second segment runs instead of reusing the first one\'s output');
+  const again = await apply(2, drops.digest);
+  t.ok(again.cached, 'identical records and identical drops: the same key, and the cached output is right');
+  t.equal(again.result.output.records, 1);
 });
 
 t.test('merkle root follows RFC 6962 hashing', async (t) => {
