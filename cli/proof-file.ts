@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { ReingestError } from '../runner/errors.ts';
 import { compareUtf8 } from '../runner/canonical-json.ts';
 
@@ -36,7 +36,7 @@ function refuse(field: string, message: string): never {
 
 /** Reads a proof file, refusing one larger than MAX_PROOF_BYTES without reading past that bound. */
 export async function readProofFile(file: string): Promise<unknown> {
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(file, 'r');
   } catch (err) {

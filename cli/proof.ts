@@ -31,7 +31,7 @@ function readableRecord(rec: DataRecord): unknown {
  * Decodes a frame into the record and its readable form. makeProof writes that form and checkProof
  * recomputes it with this one function, so what a proof shows and what it is checked against cannot drift.
  */
-export function readFrame(frame: Buffer): { readonly record: DataRecord; readonly readable: unknown } {
+function readFrame(frame: Buffer): { readonly record: DataRecord; readonly readable: unknown } {
   const problem = framePrefixProblem(frame);
   if (problem !== null) throw new ReingestError('REINGEST_E_PROOF', `frame: ${problem}`, { where: 'frame' });
   let record: DataRecord;
