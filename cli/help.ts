@@ -114,7 +114,11 @@ reingest proof check <proof.json> --manifest M [--json]
 The first prints record N of a task's output (a segment chain "segment:I", or "apply:G:I" after a whole-run
 step) with its frame and the audit path from it to that output's recordsRoot in the manifest, read from
 the cache that made the run. The second checks such a proof against a manifest alone: no cache, no other
-record needed. Exit status of check: 0 the record is in the manifest, 1 it is not.
+record needed. It checks the frame's audit path to the records root, the task, stage, count and index
+against the manifest, and every field of the readable "record" against the decoded frame; a failure names
+the field (e.g. record.text). On success it prints the frame's url and id, not the proof's "record".
+Exit status of check: 0 the record is in the manifest, 1 it is not, or a field of the proof is missing or
+ill-typed (REINGEST_E_PROOF names it).
 
 Example:
   reingest proof out/sample/manifest.json --task segment:3 --record 5 > p.json
