@@ -19,7 +19,7 @@ import { Progress } from './progress.ts';
 import { fromOsError } from './os-errors.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
-import { checkProof, makeProof, type RecordProof } from './proof.ts';
+import { checkProof, makeProof, readProofFile } from './proof.ts';
 import { listExclusions } from './exclusions.ts';
 import { initPipeline } from './init.ts';
 import { reportData } from './report-data.ts';
@@ -213,7 +213,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (values.help) return help(io, 'proof');
       if (positionals[0] === 'check' && positionals.length === 2) {
         if (!values.manifest) throw new UsageError('proof check: expected --manifest M, the manifest to check the proof against');
-        const proof = JSON.parse(await readFile(positionals[1]!, 'utf8')) as RecordProof;
+        const proof = await readProofFile(positionals[1]!);
         const r = checkProof(await readManifestFile(values.manifest, '--manifest'), proof);
         io.stdout.write(values.json ? `${JSON.stringify(r)}\n` : `${r.ok ? 'ok' : 'FAILED'}: ${r.why}\n`);
         return r.ok ? EXIT.ok : EXIT.failed;

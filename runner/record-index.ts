@@ -131,6 +131,8 @@ export function firstDifferentRecord(a: RecordIndex, b: RecordIndex): number | n
 
 /** Checks one record against an edge's recordsRoot with its audit path (what a third party needs). */
 export function verifyRecord(frame: Uint8Array, index: number, count: number, path: readonly Buffer[], root: Digest): boolean {
+  // The descent below only narrows ranges, so an index past the end would be read as the last record's.
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) return false;
   let h = createHash('sha256').update(LEAF).update(frame).digest();
   const steps: boolean[] = [];
   // Recompute which side each sibling is on by replaying the split from the top.

@@ -113,10 +113,9 @@ t.test('a proof file that is not a proof is REINGEST_E_PROOF naming the field, n
   ];
   for (const [what, p, message] of ill) t.throws(() => checkProof(manifest, p), { code: 'REINGEST_E_PROOF', message }, what);
 
-  const todo = 'cli/main.ts still reads the proof with JSON.parse (exit 70); it must call readProofFile';
   const notJsonCli = await check('not json');
-  t.equal(notJsonCli.code, 1, notJsonCli.stderr, { todo });
-  t.match(notJsonCli.stderr, /^reingest: REINGEST_E_PROOF: proof check: expected .* to be a JSON proof/, { todo });
+  t.equal(notJsonCli.code, 1, notJsonCli.stderr);
+  t.match(notJsonCli.stderr, /^reingest: REINGEST_E_PROOF: proof check: expected .* to be a JSON proof/);
 });
 
 t.test('the readable record compares canonically, and a position past the end does not prove', async (t) => {

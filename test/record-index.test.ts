@@ -37,6 +37,7 @@ t.test('one record checks against the edge root with its audit path; a changed r
       const path = idx.auditPath(i);
       t.ok(verifyRecord(fs[i]!, i, n, path, root), `n=${n}: record ${i} proves`);
       t.notOk(verifyRecord(Buffer.from('forged'), i, n, path, root), `n=${n}: a forged record ${i} does not`);
+      if (i === n - 1) t.notOk(verifyRecord(fs[i]!, n + 4, n, path, root), `n=${n}: the last record's proof at an index past the end does not`);
       if (n > 1) t.notOk(verifyRecord(fs[i]!, (i + 1) % n, n, path, root), `n=${n}: record ${i} does not prove at another position`);
     }
     t.ok(path0Len(idx, n) <= Math.ceil(Math.log2(n)) , 'audit paths are logarithmic');
