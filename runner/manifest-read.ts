@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isDigest, sha256 } from '../cache/digest.ts';
+import { CanonicalJsonError } from './canonical-json.ts';
 import { ReingestError } from './errors.ts';
 import { filesIndexBytes, indexEntryOf } from './files-index.ts';
 import { MANIFEST_SCHEMA, manifestRoot, type Manifest, type ManifestOutput } from './manifest.ts';
@@ -28,7 +29,14 @@ export async function readManifestFile(file: string, flag = 'manifest'): Promise
 
 export function parseManifest(raw: unknown, where: string): Manifest {
   const m = shape(raw, where);
-  const actual = manifestRoot(m);
+  let actual: string;
+  try {
+    actual = manifestRoot(m);
+  } catch (err) {
+    // Canonical JSON refuses floats and unsafe integers anywhere (params included): no root exists for them.
+    if (!(err instanceof CanonicalJsonError)) throw err;
+    throw new ReingestError('REINGEST_E_MANIFEST', `${where}: expected canonical JSON values only, got ${err.message.replace(/^Internal error: canonical JSON /, '')}`, { where });
+  }
   if (actual !== m.root) {
     throw new ReingestError(
       'REINGEST_E_MANIFEST_TAMPERED',
