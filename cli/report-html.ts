@@ -110,7 +110,7 @@ ${tokenLine}
 <div id="stages">${
     d.stages.length
       ? bars(d.stages.map((s) => ({ label: s.stage, value: s.ms, note: `ms (${totalMs ? Math.round((s.ms / totalMs) * 100) : 0}%)${s.records !== null && s.ms > 0 ? `, ${int(Math.round((s.records / s.ms) * 1000))} records/s out` : ''}${s.bytes !== null && s.ms > 0 ? `, ${(s.bytes / 1e3 / s.ms).toFixed(1)} MB/s` : ''}`, attrs: `data-stage="${esc(s.stage)}" data-ms="${s.ms}"` })))
-      : '<p>Every task came from the cache: no timings.</p>'
+      : '<p>No timings: no run recorded in this cache computed this data.</p>'
   }</div>
 
 <h2>Pinned inputs</h2>

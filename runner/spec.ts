@@ -131,7 +131,7 @@ function rerunnable(m: Manifest, registry: StageRegistry, file: string, baseDir:
   for (const [name, version] of versions) {
     const have = registry[name]?.version;
     if (have !== undefined && have !== version) {
-      throw new ReingestError('REINGEST_E_MANIFEST', `${file}: the manifest was made with stage ${name} version ${version}, this reingest has version ${have}; rerun it with a reingest whose stage ${name} is at version ${version}`, { where: file });
+      throw new ReingestError('REINGEST_E_STAGE_VERSION', `${file}: the manifest was made with stage ${name} version ${version}, this reingest has version ${have}; rerun it with a reingest whose stage ${name} is at version ${version}`, { where: file });
     }
   }
   const resolved = resolvePipeline(spec, registry, baseDir);

@@ -20,9 +20,16 @@ t.test('reingest report: a self-contained page whose numbers match the manifest,
   t.equal(r.code, 0, r.stderr);
   const manifestPath = runJson(r.stdout).manifest;
   const m = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
-  const rep = await runCli(['report', manifestPath, '-o', join(dir, 'report.html')]);
+  // A cached rerun writes the same manifest; the report still shows the timings of the run that computed it.
+  const rerun = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json'])).stdout);
+  t.equal(rerun.tasksRun, 0, 'the rerun computed nothing');
+  const rep = await runCli(['report', manifestPath, '-o', join(dir, 'report.html'), '--cache', join(dir, 'cache')]);
   t.equal(rep.code, 0, rep.stderr);
   const html = await readFile(join(dir, 'report.html'), 'utf8');
+  t.match(html, /data-stage="html-text" data-ms="\d+"/, 'timings of the run that did the work');
+  t.match(html, new RegExp(`${runJson(r.stdout).tasksRun} tasks run, 0 from cache`), 'its run facts, not the cached rerun\'s');
+  await runCli(['report', manifestPath, '-o', join(dir, 'elsewhere.html'), '--cache', join(dir, 'empty')]);
+  t.match(await readFile(join(dir, 'elsewhere.html'), 'utf8'), /no run record in this cache/, 'a cache that did not compute it has no timings to show');
   t.notMatch(html, /<script|\bsrc=|\bhref=|@import|url\((?!#)/i, 'no scripts, no external resources: it works offline');
 
   // What the funnel must say, computed here from the manifest.
