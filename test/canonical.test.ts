@@ -36,6 +36,15 @@ t.test('record frames round-trip and do not depend on key order', async (t) => {
   t.throws(() => encodeFrame({ f: 1.5 }), { code: 'REINGEST_E_RECORD_CODEC' });
 });
 
+t.test('record map keys: code point order (U+FFFF before U+1F600), which UTF-16 code units would reverse', async (t) => {
+  const frame = encodeFrame({ '😀': 2, '\uffff': 1, a: { '😀': null, '\uffff': null } });
+  const int = (n: number) => `03${n.toString(16).padStart(16, '0')}`;
+  const key = (s: string) => `${Buffer.byteLength(s).toString(16).padStart(8, '0')}${Buffer.from(s).toString('hex')}`;
+  const inner = `07${'00000002'}${key('\uffff')}00${key('😀')}00`;
+  const body = `07${'00000003'}${key('a')}${inner}${key('\uffff')}${int(1)}${key('😀')}${int(2)}`;
+  t.equal(frame.toString('hex'), `${(body.length / 2).toString(16).padStart(8, '0')}${body}`, 'tag 7, u32 count, then untagged keys (u32 length + UTF-8) each followed by its tagged value');
+});
+
 t.test('a frame in parts (large blocks by reference) is byte for byte the frame', async (t) => {
   const big = (n: number, fill: number) => new Uint8Array(n).fill(fill);
   const cases = [
