@@ -110,7 +110,8 @@ async function checkCopies(t: Test, copies: readonly string[], listed: readonly 
     t.same(applyCounts(m2), applyCounts(m), 'and the same apply keys and counts');
   }
 
-  const v = await runCli(['verify', again.manifest, '--json']);
+  // A manifest never names a mirror: the verifier says where the pinned sources are.
+  const v = await runCli(['verify', again.manifest, '--mirror', join(dir, 'mirror'), '--json']);
   t.equal(v.code, 0, `verify on a fresh cache: ${v.stdout.trim()} ${v.stderr.trim()}`);
   return m;
 }
