@@ -2,7 +2,9 @@ import { canonicalJson } from './canonical-json.ts';
 
 /** The first field (a dotted path) where two JSON values differ, with both sides shortened. */
 export function firstDifference(a: unknown, b: unknown, field: string): { field: string; a: string; b: string } | null {
-  if (canonicalJson(a) === canonicalJson(b)) return null;
+  if (a === undefined || b === undefined) {
+    if (a === b) return null;
+  } else if (canonicalJson(a) === canonicalJson(b)) return null;
   if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && Array.isArray(a) === Array.isArray(b)) {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], Array.isArray(a) ? `${field}[${k}]` : `${field}.${k}`);

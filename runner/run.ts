@@ -24,7 +24,7 @@ import { appendRunRecord, type RunRecord } from './run-record.ts';
 import { runDag, type DagNode } from './scheduler.ts';
 import { Slots } from './slots.ts';
 import { segmentWorkersFor } from './worker-pool.ts';
-import type { ResolvedPipeline } from './spec.ts';
+import { withListingPin, type ResolvedPipeline } from './spec.ts';
 import type { GlobalStage } from './stage.ts';
 import type { TaskResult } from './task-result.ts';
 
@@ -205,7 +205,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
       }
       const body = {
         schema: MANIFEST_SCHEMA,
-        pipeline: pipelineIdentity(p),
+        pipeline: pipelineIdentity(withListingPin(p, list.list.listing.sha256)),
         inputs: {
           listing: list.list.listing,
           segments: segments.map((s) => ({ index: s.segment.index, path: s.segment.path, size: s.fetch.output.bytes, sha256: s.fetch.output.digest })),

@@ -134,13 +134,18 @@ function rerunnable(m: Manifest, registry: StageRegistry, file: string, baseDir:
       throw new ReingestError('REINGEST_E_STAGE_VERSION', `${file}: the manifest was made with stage ${name} version ${version}, this reingest has version ${have}; rerun it with a reingest whose stage ${name} is at version ${version}`, { where: file });
     }
   }
-  const resolved = resolvePipeline(spec, registry, baseDir);
+  const resolved = withListingPin(resolvePipeline(spec, registry, baseDir), listing);
   const diff = firstDifference(pipelineIdentity(resolved), m.pipeline, 'pipeline');
   if (diff) {
     throw new ReingestError('REINGEST_E_MANIFEST_TAMPERED', `${file}: ${diff.field}: the manifest records ${diff.b}, but its stages read as ${diff.a}; the recipe was edited by hand (params and keyParams must agree), get the manifest again from its publisher`, { where: `${file}:${diff.field}` });
   }
-  const source = { ...resolved.source, params: (resolved.source.stage as ListStage).parseParams({ ...(spec.source.params as object), sha256: listing }, 'source.params') };
-  return { ...resolved, source, pins, listingPin: { path: m.inputs.listing.path, sha256: m.inputs.listing.sha256 } };
+  return { ...resolved, pins, listingPin: { path: m.inputs.listing.path, sha256: m.inputs.listing.sha256 } };
+}
+
+/** The pipeline with its source pinned to this listing digest (when the source stage can pin). */
+export function withListingPin(p: ResolvedPipeline, digest: string): ResolvedPipeline {
+  const stage = p.source.stage as ListStage;
+  return stage.withListingPin ? { ...p, source: { ...p.source, params: stage.withListingPin(p.source.params, digest) } } : p;
 }
 
 export function resolvePipeline(raw: unknown, registry: StageRegistry, baseDir: string): ResolvedPipeline {

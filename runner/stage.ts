@@ -96,6 +96,11 @@ export interface ListStage<P = unknown> extends StageBase<P> {
   withSelection?(params: P, selection: string): P;
   /** The listing digest the params pin, if any: checked against a cached listing too, not only a fetched one. */
   pinnedListing?(params: P): string | undefined;
+  /**
+   * The params with the listing pinned to this digest. The manifest records the source pinned to the
+   * listing it read, so a pinned and an unpinned recipe give one manifest, and a rerun is pinned.
+   */
+  withListingPin?(params: P, digest: string): P;
   list(ctx: StageContext<P>): Promise<ListOutput>;
 }
 

@@ -23,6 +23,7 @@ export const pathList: ListStage<PathListParams> = {
   description: 'Fetches a Common Crawl path listing (warc.paths.gz), checks it, and selects segments deterministically.',
   exampleParams: { pathList: 'crawl-data/CC-MAIN-2025-18/warc.paths.gz' },
   pinnedListing: (params) => params.sha256,
+  withListingPin: (params, digest) => ({ ...params, sha256: digest }),
   parseParams(raw, field) {
     const o = v.object(raw, field, ['pathList', 'sha256', 'select']);
     return {

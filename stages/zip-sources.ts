@@ -36,6 +36,7 @@ export const zipEntries: ListStage<ZipEntriesParams> = {
   description: 'Lists the WARC/WET/JSONL entries of a zip archive as segments, refusing unsafe names and bombs.',
   exampleParams: { zip: 'archives/crawl-sample.zip' },
   pinnedListing: (params) => params.sha256,
+  withListingPin: (params, digest) => ({ ...params, sha256: digest }),
   parseParams(raw, field) {
     const o = v.object(raw, field, ['zip', 'sha256', 'include', 'select', 'maxRatio', 'maxEntryBytes']);
     return {

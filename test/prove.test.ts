@@ -95,6 +95,22 @@ t.test('compare: source moved, nondeterminism, missing tasks, each with its bit'
   t.match(recipe, { exit: 8, first: { task: 'pipeline', kind: 'recipe', field: 'pipeline.name' } }, 'a recipe divergence has its own bit');
 });
 
+t.test('compare: two unrelated pipelines differ in their recipe (bit 8), not in "content"', async (t) => {
+  const dir = t.testdir();
+  const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
+  const other = join(dir, 'other.json');
+  // Another pipeline over the same crawl: no PII step, another name.
+  await writeFile(other, JSON.stringify({ ...sample, name: 'other', mirror: { localDir: join(ROOT, 'sample') }, segment: sample.segment.filter((s) => s.stage !== 'pii') }));
+  const b = runJson((await runCli(['run', other, '--cache', join(dir, 'c'), '--out', join(dir, 'p'), '--json'])).stdout);
+  const r = await runCli(['compare', made.manifest, b.manifest, '--json']);
+  const report = JSON.parse(r.stdout);
+  t.equal((r.code ?? 0) & 8, 8, `the recipe bit is set (exit ${r.code})`);
+  t.equal(r.code, report.exit);
+  t.match(report.first, { task: 'pipeline', kind: 'recipe' });
+  t.ok(report.divergences.some((d: { task: string; kind: string }) => d.task.startsWith('segment:') && d.kind === 'recipe'), 'each chain: same inputs, another recipe');
+  t.notOk(report.divergences.some((d: { kind: string }) => d.kind === 'nondeterministic'), 'nothing is called nondeterministic');
+});
+
 t.test('verify: a pinned source whose bytes changed is named, exit bit 1', async (t) => {
   const dir = t.testdir();
   const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
