@@ -70,12 +70,13 @@ export interface PipelineIdentity {
 }
 
 /**
- * The resolved spec as the manifest records it: every param, pins included, exactly what `reingest run
- * manifest.json` reruns; and `keyParams`, what enters the task keys, so an independent verifier can
- * recompute every key from the manifest alone (docs/manifest.md). Both are committed by the root.
+ * The resolved spec as the manifest records it: every param but a stage's run settings, pins included,
+ * exactly what `reingest run manifest.json` reruns; and `keyParams`, what enters the task keys, so an
+ * independent verifier can recompute every key from the manifest alone (docs/manifest.md). Both are
+ * committed by the root.
  */
 export function pipelineIdentity(p: ResolvedPipeline): PipelineIdentity {
-  const step = (s: ResolvedStep) => ({ stage: s.stage.name, version: s.stage.version, params: s.params, keyParams: stageIdentity(s).params });
+  const step = (s: ResolvedStep) => ({ stage: s.stage.name, version: s.stage.version, params: recipeParams(s), keyParams: stageIdentity(s).params });
   return {
     name: p.name,
     source: step(p.source),
@@ -83,6 +84,13 @@ export function pipelineIdentity(p: ResolvedPipeline): PipelineIdentity {
     global: p.global.map(step),
     aggregate: p.aggregate.map((a) => ({ ...step(a), output: a.output })),
   };
+}
+
+/** A step's params without its run settings (StageBase.runSettings). */
+function recipeParams(s: ResolvedStep): unknown {
+  const skip = new Set<string>(s.stage.runSettings ?? []);
+  if (skip.size === 0) return s.params;
+  return Object.fromEntries(Object.entries(s.params as object).filter(([k]) => !skip.has(k)));
 }
 
 export function manifestTask(id: string, segment: ManifestTask['segment'], r: TaskResult): ManifestTask {

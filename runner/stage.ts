@@ -85,6 +85,11 @@ interface StageBase<P> {
    * digest, are left out: adding a pin must not change a key, only fail the run when the bytes differ.
    */
   keyParams?(params: P): unknown;
+  /**
+   * Params that only say how the stage runs (politeness, memory), never what it outputs. The manifest
+   * leaves them out of its recipe, so they move no root; a rerun of a manifest takes their defaults.
+   */
+  readonly runSettings?: readonly string[];
   /** Params for the reference docs when `parseParams({})` is not valid (a required field). */
   readonly exampleParams?: unknown;
 }

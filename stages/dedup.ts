@@ -93,6 +93,7 @@ export const dedup: GlobalStage<DedupParams> = {
     };
   },
   keyParams: ({ exact, url, minhash }) => ({ exact, url, minhash }),
+  runSettings: ['partitions'],
   async *summarize(records, ctx) {
     const { params } = ctx;
     const perms = permutations(params.minhash.seed, params.minhash.buckets * params.minhash.hashesPerBucket);

@@ -26,7 +26,8 @@ export const httpFetch: FetchStage<HttpFetchParams> = {
       maxStreams: v.optionalInteger(o.maxStreams, `${field}.maxStreams`, DEFAULT_POLICY.maxStreams, 1, 64),
     };
   },
-  // How politely bytes are fetched never changes which bytes arrive, so none of it is in the key.
+  // How politely bytes are fetched never changes which bytes arrive: none of it is in a key or a manifest.
+  runSettings: ['maxAttempts', 'backoffMs', 'maxBackoffMs', 'stallSeconds', 'maxStreams'],
   keyParams() {
     return {};
   },

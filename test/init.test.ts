@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { manifestRoot, type Manifest } from '../runner/manifest.ts';
 import { SAMPLE_ROOT } from './golden.ts';
 import { runCli, runJson } from './helpers.ts';
 
@@ -22,7 +23,11 @@ t.test('reingest init: a commented pipeline that plan and run accept unchanged, 
   t.match(plan.stdout, /37 tasks, 0 cached, 37 to run/);
   const run = await runCli(['run', file, '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--json'], {}, dir);
   t.equal(run.code, 0, run.stderr);
-  t.equal(runJson(run.stdout).root, SAMPLE_ROOT, 'same recipe as the sample, same root (the name is not hashed)');
+  // The pipeline's name is part of the recipe the root commits to; under the sample's name it is the sample.
+  const m = JSON.parse(await readFile(runJson(run.stdout).manifest, 'utf8')) as Manifest;
+  t.equal(m.pipeline.name, 'my-crawl');
+  const { root: _, ...body } = { ...m, pipeline: { ...m.pipeline, name: 'sample' } };
+  t.equal(manifestRoot(body), SAMPLE_ROOT, 'same recipe as the sample but for its name: the sample root under the sample\'s name');
 
   // A wrong listing pin fails even when the listing is already in the cache.
   const { writeFile } = await import('node:fs/promises');
