@@ -210,6 +210,7 @@ t.test('the sample: shards hold tiktoken ids for 100% of documents, Python reads
   t.match(bad.stdout, new RegExp(`differs +${prefixes[1]}\\.bin \\(expected sha256:[0-9a-f]{64}, found sha256:[0-9a-f]{64}\\)`));
   t.match(bad.stdout, /not-in-manifest +megatron\/notes\.txt/);
   t.notMatch(bad.stdout, /llmc/, 'only the directory asked for');
+  t.match(bad.stdout, /differs +megatron\/ \(files index of aggregate:1\) \(expected sha256:[0-9a-f]{64}, found sha256:[0-9a-f]{64}\)/, 'the folder\'s files index rebuilt from the disk differs from the committed one');
   const all = await runCli(['shards', 'check', out]);
   t.match(all.stdout, /missing +llmc\/shard-00000\.bin/);
   // Shards someone sent you, in a folder of their own: the folder is matched to the output it holds.
@@ -218,7 +219,8 @@ t.test('the sample: shards hold tiktoken ids for 100% of documents, Python reads
   await cp(join(out, 'llmc'), received, { recursive: true });
   const elsewhere = await runCli(['shards', 'check', received, '--manifest', join(out, 'manifest.json'), '--json']);
   const res = JSON.parse(elsewhere.stdout) as { files: { file: string; status: string }[] };
-  t.same(res.files.map((f) => f.status), ['missing', 'ok', 'ok'], 'llmc/ recognised in another folder (shard 0 was deleted above)');
+  t.same(res.files.map((f) => f.status), ['missing', 'ok', 'ok', 'differs'], 'llmc/ recognised in another folder (shard 0 was deleted above)');
+  t.match(res.files.at(-1), { file: 'llmc/ (files index of aggregate:2)', status: 'differs' }, 'and its files index, rebuilt from the disk, is not the committed one');
   const noManifest = await runCli(['shards', 'check', received]);
   t.equal(noManifest.code, 2);
   t.match(noManifest.stderr, /no manifest\.json in that directory; pass the dataset's manifest with --manifest M/);
