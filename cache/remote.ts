@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { digestHex, type Digest } from './digest.ts';
-import type { ObjectStore } from './store.ts';
+import { ACTION_MAX_BYTES, type ObjectStore } from './store.ts';
 
 /**
  * A shared cache over HTTP for clusters without a shared filesystem, in Bazel's HTTP cache layout:
@@ -68,7 +68,18 @@ export class HttpRemoteCache {
         log.warn({ remote: this.base.origin, key: keyHex, status: res.statusCode }, 'remote cache: action lookup failed; treating as a miss');
         return null;
       }
-      return await res.body.text();
+      // Bounded: a remote that sends more than any entry can be is refused by length, without reading on.
+      const parts: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        parts.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        if (size > ACTION_MAX_BYTES) {
+          res.body.destroy();
+          break;
+        }
+      }
+      return Buffer.concat(parts).toString('utf8');
     } catch (err) {
       signal?.throwIfAborted();
       this.#unreachable(err, log);

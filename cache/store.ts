@@ -5,6 +5,9 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { StreamDigest, digestHex, isDigest, type Digest } from './digest.ts';
 
+/** Action entries are a few KB (one edge per stage, one per output file); anything far larger is refused unread. */
+export const ACTION_MAX_BYTES = 16 * 1024 * 1024;
+
 /**
  * A content-addressed object store on a local (or NFS) directory.
  *
@@ -136,12 +139,24 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * An action entry's text, or null. At most ACTION_MAX_BYTES + 1 bytes are read, so a huge entry (a
+   * shared directory is writable by others) costs bounded memory and is refused by its length.
+   */
   async readAction(keyHex: string): Promise<string | null> {
+    let fh: FileHandle;
     try {
-      return await readFile(this.actionPath(keyHex), 'utf8');
+      fh = await open(this.actionPath(keyHex), 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
+    }
+    try {
+      const buf = Buffer.alloc(Math.min((await fh.stat()).size, ACTION_MAX_BYTES + 1));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      return buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
     }
   }
 

@@ -12,7 +12,7 @@ import { RecordIndex, RecordIndexBuilder } from './record-index.ts';
 import type { Acquire } from './slots.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { SegmentInput, SegmentRef, StageContext } from './stage.ts';
-import { edgeObjects, parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
+import { edgeObjects, isRefused, parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
 
 /** Typed events for progress displays and NDJSON consumers. */
 export type RunEvent =
@@ -70,8 +70,8 @@ export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boo
   if (text === null && env.remote) text = await pullFromRemote(env, key);
   if (text === null) return { key, hit: null };
   const result = parseTaskResult(text, key);
-  if (result === null) {
-    env.log.warn({ key }, 'unreadable action entry; rerunning the task');
+  if (isRefused(result)) {
+    env.log.warn({ key, problem: result.refused }, 'action entry refused; rerunning the task');
     await env.store.removeAction(digestHex(key));
     return { key, hit: null };
   }
@@ -106,8 +106,8 @@ async function pullFromRemote(env: ExecEnv, key: Digest): Promise<string | null>
   const text = await remote.getAction(digestHex(key), env.log);
   if (text === null) return null;
   const result = parseTaskResult(text, key);
-  if (result === null) {
-    env.log.warn({ key, remote: remote.base.origin }, 'remote cache: unreadable action entry; treating as a miss');
+  if (isRefused(result)) {
+    env.log.warn({ key, remote: remote.base.origin, problem: result.refused }, 'remote cache: action entry refused; treating as a miss');
     return null;
   }
   for (const d of storedDigests(result)) {
@@ -118,6 +118,10 @@ async function pullFromRemote(env: ExecEnv, key: Digest): Promise<string | null>
   }
   const { created, existing } = await env.store.writeActionOnce(digestHex(key), text);
   return created ? text : (existing ?? null);
+}
+
+function accepted(r: ReturnType<typeof parseTaskResult>): TaskResult | null {
+  return isRefused(r) ? null : r;
 }
 
 function conflict(taskId: string, key: Digest, where: string, other: TaskResult | null, produced: Digest): ReingestError {
@@ -134,7 +138,7 @@ export async function record(env: ExecEnv, result: TaskResult, taskId: string): 
   const text = `${canonicalJson(result)}\n`;
   const { created, existing } = await env.store.writeActionOnce(digestHex(result.key), text);
   if (!created && existing !== text) {
-    const other = existing === undefined ? null : parseTaskResult(existing, result.key);
+    const other = existing === undefined ? null : accepted(parseTaskResult(existing, result.key));
     if (!other || other.output.digest !== result.output.digest) throw conflict(taskId, result.key, 'the cache', other, result.output.digest);
   }
   if (env.remote) await pushToRemote(env, env.remote, result, text, taskId);
@@ -145,7 +149,7 @@ async function pushToRemote(env: ExecEnv, remote: HttpRemoteCache, result: TaskR
   for (const d of storedDigests(result)) if (!(await remote.putObject(d, env.store, env.log))) return;
   const put = await remote.putActionOnce(digestHex(result.key), text, env.log);
   if (!('existing' in put) || put.existing === text) return;
-  const other = parseTaskResult(put.existing, result.key);
+  const other = accepted(parseTaskResult(put.existing, result.key));
   if (!other || other.output.digest !== result.output.digest) throw conflict(taskId, result.key, `the remote cache ${remote.base.origin}`, other, result.output.digest);
 }
 

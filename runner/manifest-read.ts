@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isDigest, sha256 } from '../cache/digest.ts';
 import { CanonicalJsonError } from './canonical-json.ts';
 import { ReingestError } from './errors.ts';
+import { edgeProblem } from './edge-check.ts';
 import { filesIndexBytes, indexEntryOf } from './files-index.ts';
 import { MANIFEST_SCHEMA, manifestRoot, type Manifest, type ManifestOutput } from './manifest.ts';
 import { describe } from './validate.ts';
@@ -83,24 +84,9 @@ function digest(v: unknown, field: string, where: string): void {
   if (!isDigest(v)) fail(where, field, 'a digest (sha256: and 64 lowercase hex digits)', v);
 }
 
-function counts(v: unknown, field: string, where: string): void {
-  const o = obj(v, field, where, Object.keys(v as object), []);
-  for (const [k, n] of Object.entries(o)) int(n, `${field}.${k}`, where);
-}
-
 function edge(v: unknown, field: string, where: string): void {
-  const e = obj(v, field, where, ['stage', 'digest', 'bytes', 'records', 'stored', 'counters', 'recordsRoot', 'recordIndex', 'exclusions'], ['stage', 'digest', 'bytes', 'stored']);
-  str(e.stage, `${field}.stage`, where);
-  digest(e.digest, `${field}.digest`, where);
-  int(e.bytes, `${field}.bytes`, where);
-  if (e.records !== undefined) int(e.records, `${field}.records`, where);
-  if (typeof e.stored !== 'boolean') fail(where, `${field}.stored`, 'true or false', e.stored);
-  for (const d of ['recordsRoot', 'recordIndex', 'exclusions'] as const) if (e[d] !== undefined) digest(e[d], `${field}.${d}`, where);
-  if (e.counters !== undefined) {
-    const c = obj(e.counters, `${field}.counters`, where, ['drops', 'counts']);
-    counts(c.drops, `${field}.counters.drops`, where);
-    counts(c.counts, `${field}.counters.counts`, where);
-  }
+  const problem = edgeProblem(v, field);
+  if (problem) throw new ReingestError('REINGEST_E_MANIFEST', `${where}: ${problem}`, { where: field });
 }
 
 function step(v: unknown, field: string, where: string, withOutput: boolean): void {

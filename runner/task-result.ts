@@ -1,6 +1,8 @@
 import { isDigest, type Digest } from '../cache/digest.ts';
+import { ACTION_MAX_BYTES } from '../cache/store.ts';
 import type { StageCounters } from './counters.ts';
-import type { KeyPreimage } from './keys.ts';
+import { edgeProblem } from './edge-check.ts';
+import { taskKey, type KeyPreimage } from './keys.ts';
 
 /** The digest of one DAG edge: the bytes (or canonical record frames) that crossed a stage boundary. */
 export interface Edge {
@@ -40,12 +42,49 @@ export interface TaskResult {
   readonly output: Edge;
 }
 
-export function parseTaskResult(text: string, key: Digest): TaskResult | null {
+const KINDS = new Set<string>(['list', 'fetch', 'chain', 'global-summary', 'global-plan', 'global-apply', 'aggregate']);
+
+/**
+ * The one validator of action entries, whether read from this cache, a shared one or a remote: every
+ * field is checked before anything uses it, and the preimage must hash to the key it is filed under.
+ * Returns why an entry is refused (it is then a miss), or the entry.
+ */
+export function parseTaskResult(text: string, key: Digest): TaskResult | { readonly refused: string } {
+  if (text.length > ACTION_MAX_BYTES) return { refused: `${text.length} characters, more than ${ACTION_MAX_BYTES}` };
+  let r: TaskResult;
   try {
-    const r = JSON.parse(text) as TaskResult;
-    if (r.schema !== 'reingest-action/1' || r.key !== key || !isDigest(r.output?.digest) || !Array.isArray(r.edges)) return null;
-    return r;
+    r = JSON.parse(text) as TaskResult;
   } catch {
-    return null;
+    return { refused: 'not JSON' };
   }
+  const problem = entryProblem(r, key);
+  return problem ? { refused: problem } : r;
+}
+
+export function isRefused(r: TaskResult | { readonly refused: string }): r is { readonly refused: string } {
+  return 'refused' in r;
+}
+
+function entryProblem(r: TaskResult, key: Digest): string | null {
+  if (typeof r !== 'object' || r === null || r.schema !== 'reingest-action/1') return 'schema: expected "reingest-action/1"';
+  if (r.key !== key) return `key: expected ${key}`;
+  const pre = r.preimage as KeyPreimage | undefined;
+  if (typeof pre !== 'object' || pre === null || pre.v !== 'reingest/key/1' || !KINDS.has(pre.kind)) return 'preimage: expected {v: "reingest/key/1", kind, stages, inputs}';
+  if (!Array.isArray(pre.stages) || !pre.stages.every((s) => typeof s?.name === 'string' && typeof s.version === 'string')) return 'preimage.stages: expected [{name, version, params}]';
+  if (!Array.isArray(pre.inputs) || !pre.inputs.every(isDigest)) return 'preimage.inputs: expected digests';
+  if (pre.select !== undefined && typeof pre.select !== 'string') return 'preimage.select: expected a string';
+  try {
+    if (taskKey(pre) !== key) return `preimage: hashes to ${taskKey(pre)}, not to the key it is filed under`;
+  } catch {
+    return 'preimage: not canonical JSON';
+  }
+  if (!Array.isArray(r.edges)) return 'edges: expected an array';
+  for (const [i, e] of r.edges.entries()) {
+    const p = edgeProblem(e, `edges[${i}]`);
+    if (p) return p;
+  }
+  const out = edgeProblem(r.output, 'output');
+  if (out) return out;
+  if (!r.edges.some((e) => e.digest === r.output.digest && e.stage === r.output.stage)) return 'output: expected the digest of one of its edges';
+  return null;
 }
