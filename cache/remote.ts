@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { digestHex, type Digest } from './digest.ts';
+import { ReingestError } from './errors.ts';
 import { ACTION_MAX_BYTES, type ObjectStore } from './store.ts';
 
 /**
@@ -24,7 +25,11 @@ export interface RemoteLog {
   warn(obj: object, msg?: string): void;
 }
 
-export class RemoteCacheError extends Error {}
+export class RemoteCacheError extends ReingestError {
+  constructor(message: string) {
+    super('REINGEST_E_USAGE', message);
+  }
+}
 
 export class HttpRemoteCache {
   readonly base: URL;

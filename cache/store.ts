@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, rm, stat, link, unlink, readFile, type Fi
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { StreamDigest, digestHex, isDigest, type Digest } from './digest.ts';
+import { ReingestError } from './errors.ts';
 
 /** Action entries are a few KB (one edge per stage, one per output file); anything far larger is refused unread. */
 export const ACTION_MAX_BYTES = 16 * 1024 * 1024;
@@ -224,15 +225,16 @@ export class ObjectStore {
   }
 }
 
-export class CorruptObjectError extends Error {
-  readonly code = 'REINGEST_E_CACHE_CORRUPT';
+export class CorruptObjectError extends ReingestError {
   readonly expected: Digest;
   readonly found: Digest;
   readonly path: string;
   constructor(expected: Digest, found: Digest, path: string) {
     super(
+      'REINGEST_E_CACHE_CORRUPT',
       `cache object ${path} is corrupt: its name says ${expected} but its bytes hash to ${found}; ` +
         'run `reingest cache verify` to quarantine corrupt objects, then rerun',
+      { where: path },
     );
     this.expected = expected;
     this.found = found;

@@ -2,7 +2,7 @@ import type { Digest } from '../cache/digest.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { ReingestError } from '../runner/errors.ts';
 import type { Manifest } from '../runner/manifest.ts';
-import { decodeRecord, RecordCodecError, type DataRecord } from '../runner/record-codec.ts';
+import { CorruptRecordError, decodeRecord, type DataRecord } from '../runner/record-codec.ts';
 import { RecordIndex, verifyRecord } from '../runner/record-index.ts';
 import { differences, parseProof, PROOF_SCHEMA, render, type RecordProof } from './proof-file.ts';
 
@@ -38,7 +38,7 @@ function readFrame(frame: Buffer): { readonly record: DataRecord; readonly reada
   try {
     record = decodeRecord(frame.subarray(4));
   } catch (err) {
-    if (!(err instanceof RecordCodecError)) throw err;
+    if (!(err instanceof CorruptRecordError)) throw err;
     throw new ReingestError('REINGEST_E_PROOF', `frame: expected the canonical bytes of one record after the length prefix, the decoder says: ${err.message}`, { where: 'frame', cause: err });
   }
   return { record, readable: readableRecord(record) };

@@ -1,4 +1,5 @@
 import { compareUtf8 } from './canonical-json.ts';
+import { ReingestError } from './errors.ts';
 
 /**
  * Records flow between stages. They are plain data: no floats, no Dates, no class instances.
@@ -28,8 +29,16 @@ const T_BYTES = 5;
 const T_ARRAY = 6;
 const T_MAP = 7;
 
+/** A record that cannot be encoded: a stage's bug (exit 70), never the user's. */
 export class RecordCodecError extends Error {
   readonly code = 'REINGEST_E_RECORD_CODEC';
+}
+
+/** Bytes that do not decode as records: a corrupt or foreign stored object, or a forged proof frame. */
+export class CorruptRecordError extends ReingestError {
+  constructor(message: string) {
+    super('REINGEST_E_CACHE_CORRUPT', message);
+  }
 }
 
 /** Byte values at least this long are referenced by a frame's parts instead of copied into them. */
@@ -157,14 +166,14 @@ export function decodeRecord(bytes: Uint8Array): DataRecord {
   const state = { pos: 0 };
   const value = readValue(buf, state);
   if (state.pos !== buf.length || value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
-    throw new RecordCodecError(`stored record is not one map (decoded ${state.pos} of ${buf.length} bytes); run \`reingest cache verify\``);
+    throw new CorruptRecordError(`stored record is not one map (decoded ${state.pos} of ${buf.length} bytes); run \`reingest cache verify\``);
   }
   return value as DataRecord;
 }
 
 // A module function, not a closure per call: readValue runs once per value of every record read.
 function need(buf: Buffer, s: { pos: number }, n: number): void {
-  if (s.pos + n > buf.length) throw new RecordCodecError(`record truncated at byte ${s.pos}: needed ${n} more bytes`);
+  if (s.pos + n > buf.length) throw new CorruptRecordError(`record truncated at byte ${s.pos}: needed ${n} more bytes`);
 }
 
 function readValue(buf: Buffer, s: { pos: number }): RecordValue {
@@ -218,7 +227,7 @@ function readValue(buf: Buffer, s: { pos: number }): RecordValue {
       return out;
     }
     default:
-      throw new RecordCodecError(`unknown record tag ${tag} at byte ${s.pos - 1}; the stored stream is corrupt or from another codec version`);
+      throw new CorruptRecordError(`unknown record tag ${tag} at byte ${s.pos - 1}; the stored stream is corrupt or from another codec version`);
   }
 }
 
@@ -239,6 +248,6 @@ export async function* decodeFrames(chunks: AsyncIterable<Uint8Array>): AsyncGen
     pending = pending.subarray(pos);
   }
   if (pending.length !== 0) {
-    throw new RecordCodecError(`record stream ends inside a frame at byte ${offset} (${pending.length} bytes left over)`);
+    throw new CorruptRecordError(`record stream ends inside a frame at byte ${offset} (${pending.length} bytes left over)`);
   }
 }

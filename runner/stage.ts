@@ -8,7 +8,7 @@ import type { DataRecord } from './record-codec.ts';
 export type { DataRecord, RecordValue } from './record-codec.ts';
 import type { RecordValue } from './record-codec.ts';
 import type { Digest } from '../cache/digest.ts';
-export { ReingestError, RestartSegment } from './errors.ts';
+export { isErrorCode, ReingestError, RestartSegment, type ReingestErrorCode } from './errors.ts';
 export * as v from './validate.ts';
 export { sha256, StreamDigest, type Digest } from '../cache/digest.ts';
 export { canonicalJson } from './canonical-json.ts';

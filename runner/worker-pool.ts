@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Digest } from '../cache/digest.ts';
-import { ReingestError } from './errors.ts';
+import { isErrorCode, ReingestError } from './errors.ts';
 import type { RunEvent } from './exec-common.ts';
 import type { SegmentOutcome } from './exec-segment.ts';
 import type { Slots } from './slots.ts';
@@ -151,7 +151,7 @@ export class SegmentWorkers {
 
 /** A worker's failure as this thread's error: typed errors stay typed; bugs keep their stack. */
 function revive(e: WireError, task: string): Error {
-  if (e.reingest) return new ReingestError(e.code!, e.message, e.where ? { where: e.where } : {});
+  if (e.reingest && isErrorCode(e.code)) return new ReingestError(e.code, e.message, e.where ? { where: e.where } : {});
   const err = new Error(e.message);
   if (e.stack) err.stack = e.stack;
   return Object.assign(err, { task });

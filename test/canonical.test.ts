@@ -70,5 +70,5 @@ t.test('frames decode across any chunk boundary and reject a torn tail', async (
   for (const sizes of [[1], [3, 7], [4096], [bytes.length]]) {
     t.same(await collect(decodeFrames(chunked(bytes, sizes))), recs, `chunks ${sizes}`);
   }
-  await t.rejects(collect(decodeFrames(chunked(bytes.subarray(0, bytes.length - 3), [5]))), { code: 'REINGEST_E_RECORD_CODEC', message: /ends inside a frame/ });
+  await t.rejects(collect(decodeFrames(chunked(bytes.subarray(0, bytes.length - 3), [5]))), { code: 'REINGEST_E_CACHE_CORRUPT', message: /ends inside a frame/ });
 });

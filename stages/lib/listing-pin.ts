@@ -1,4 +1,4 @@
-import { ReingestError, v } from '../../runner/stage.ts';
+import { ReingestError, v, type ReingestErrorCode } from '../../runner/stage.ts';
 import { applySelection, rangePastEnd, type Selection } from './selection.ts';
 
 /**
@@ -20,7 +20,7 @@ export function checkPin(pin: string | undefined, digest: string, size: number, 
 }
 
 /** The selected entries of a listing of `total`; a range past its end fails with `code`, naming `where`. */
-export function selectEntries(total: number, select: Selection, code: string, where: string): number[] {
+export function selectEntries(total: number, select: Selection, code: ReingestErrorCode, where: string): number[] {
   const past = rangePastEnd(total, select);
   if (past) throw new ReingestError(code, `${where}: ${past}`, { where });
   return applySelection(total, select);

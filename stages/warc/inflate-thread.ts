@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
-import { ReingestError } from '../../runner/stage.ts';
+import { isErrorCode, ReingestError } from '../../runner/stage.ts';
 import { gzipMembers, type MemberWalkOptions, type Piece } from './gzip-members.ts';
 import type { FromInflateThread, ToInflateThread } from './inflate-protocol.ts';
 
@@ -159,7 +159,7 @@ async function* membersOffThread(input: AsyncIterable<Uint8Array>, opts: MemberW
       } else if (m.type === 'error') {
         clean = true;
         if (sourceFailed !== null) throw sourceFailed.err;
-        if (m.code === null) throw new Error(`inflate thread, reading ${opts.where}: ${m.message}`);
+        if (!isErrorCode(m.code)) throw new Error(`inflate thread, reading ${opts.where}: ${m.message}`);
         throw new ReingestError(m.code, m.message, m.where === null ? {} : { where: m.where });
       } else if (m.type === 'done') {
         clean = true;
