@@ -196,6 +196,9 @@ t.test('the Python checks every committed field of the sample, with its files an
   });
   const forgedRoot = await tamper((x) => (x.root = ZERO), false);
   t.match(forgedRoot, { rootOk: false, ok: false }, 'a replaced root');
+  const extra = await tamper((x) => (x.inputs.note = 'not in any leaf'), false);
+  t.equal(extra.rootOk, true, 'a field outside the leaves leaves the root as it is');
+  has(t, extra.structureProblems, [/fields the root does not commit to: inputs\.note/], 'so it is refused');
 
   // Files on disk: two shards swapped.
   const swapped = join(dir, 'o-swapped');
@@ -204,7 +207,7 @@ t.test('the Python checks every committed field of the sample, with its files an
   await rename(join(swapped, 'megatron/shard-00001.bin'), join(swapped, 'megatron/shard-00000.bin'));
   await rename(join(swapped, 'tmp.bin'), join(swapped, 'megatron/shard-00001.bin'));
   const onDisk = verify([file], { out: swapped });
-  t.equal(onDisk.exit, 1);
+  t.equal(onDisk.exit, 1, 'exit 1 for swapped files');
   has(t, onDisk.reports[0]!.fileProblems, [/^megatron\/shard-00000\.bin: sha256:/, /^megatron\/shard-00001\.bin: sha256:/], 'swapped shard files are named');
 
   // The cache: one byte of a stored summary flipped (the last task to read it is the plan).
@@ -216,7 +219,7 @@ t.test('the Python checks every committed field of the sample, with its files an
   await writeFile(object, corrupt);
   const inCache = verify([file], { cache });
   await writeFile(object, bytes);
-  t.equal(inCache.exit, 1);
+  t.equal(inCache.exit, 1, 'exit 1 for a corrupted object');
   has(t, inCache.reports[0]!.objectProblems, [new RegExp(`object sha256:${summary} hashes to sha256:`)], 'a corrupted cached object is named');
   const index = task(m, 'segment:0').edges[4].recordIndex.slice('sha256:'.length);
   const indexFile = join(cache, 'objects', 'sha256', index.slice(0, 2), index);
@@ -273,10 +276,10 @@ t.test('shuffled and gzip-compressed shards, a dedup that drops nothing: the Pyt
   t.same(task(m, 'global:0').edges.length, 1, 'the plan has no drop lists');
   t.same(m.tasks.filter((x: Json) => x.kind === 'global-apply').map((x: Json) => x.inputs[1]), m.inputs.segments.map(() => sha256('')), 'every apply is keyed by the empty drop list');
   const v = verify([file], { out, cache });
-  const clean = { ok: true, outputsOk: true, fileProblems: [], objectProblems: [] };
+  const clean = { ok: true, keysChecked: m.tasks.length, keyMismatches: [], linkMismatches: [], outputsOk: true, fileProblems: [], objectProblems: [] };
   t.same(pick(v.reports[0]!, Object.keys(clean)), clean, 'every check passes, rebuilt shards included');
   t.ok(v.reports[0]!.replayed! >= m.pipeline.aggregate.length, 'the shards were rebuilt');
-  t.equal(v.exit, 0);
+  t.equal(v.exit, 0, 'exit 0');
 
   const gz = m.outputs.find((o: { compression?: string }) => o.compression === 'gzip').file as string;
   await writeFile(join(out, gz), Buffer.from('not gzip'));

@@ -378,6 +378,10 @@ class Checker:
         return any("summary:%d:%d" % (g, s["index"]) in self.tasks for s in self.segs)
 
     def graph(self):
+        # Fields outside the leaves would not be committed by the root: a manifest has none.
+        extra = sorted(set(self.m) - {"schema", "pipeline", "inputs", "tasks", "outputs", "root"}) + ["inputs." + k for k in sorted(set(self.m["inputs"]) - {"listing", "segments"})]
+        if extra:
+            self.note("structure", "fields the root does not commit to: %s" % ", ".join(extra))
         for t in self.m["tasks"]:
             if t["id"] in self.tasks:
                 self.note("structure", "task %s appears twice" % t["id"])
