@@ -477,6 +477,10 @@ class Checker:
             want = {"stage": p["source"]["stage"], "digest": listing["sha256"], "bytes": listing["size"], "stored": False}
             if len(lt["edges"]) != 2 or lt["edges"][0] != want or not lt["edges"][1]["stored"] or lt["edges"][1].get("records") != len(self.segs):
                 self.note("edges", "task list: expected the listing's byte edge %s then the stored selection of %d segments" % (json.dumps(want), len(self.segs)))
+        for a in range(len(p["aggregate"])):
+            t = self.tasks.get("aggregate:%d" % a)
+            if t and not all(e["stored"] and "records" not in e for e in t["edges"]):
+                self.note("edges", "task aggregate:%d: expected stored byte edges only" % a)
         for s in self.segs:
             f = self.tasks.get("fetch:%d" % s["index"])
             if f and (len(f["edges"]) != 1 or f["edges"][0]["stored"] or f["edges"][0]["stage"] != p["segment"][0]["stage"] or "records" in f["edges"][0]):
@@ -1133,7 +1137,10 @@ def encode_command(path):
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(prog="verify_manifest.py", description=__doc__.strip().split("\n")[0], usage=__doc__.strip().split("\n\n")[1].strip())
+    if "-h" in argv or "--help" in argv:
+        print(__doc__.strip())
+        return 0
+    ap = argparse.ArgumentParser(prog="verify_manifest.py", usage=__doc__.strip().split("\n\n")[1].strip(), add_help=False)
     ap.add_argument("--out")
     ap.add_argument("--cache")
     ap.add_argument("--encode")
