@@ -49,3 +49,43 @@ t.test("docs/manifest.md's worked examples recompute", async (t) => {
   const [leaves, root] = blocksAfter(md, 'merkle', 2);
   t.equal(merkleRoot(leaves!.split('\n').map((l) => Buffer.from(l, 'utf8'))), root, 'merkle: root of three leaves');
 });
+
+t.test("docs/manifest.md's worked examples of records, the root, the shuffle and dedup keys recompute", async (t) => {
+  const md = await readFile(join(ROOT, 'docs/manifest.md'), 'utf8');
+  const { sha256 } = await import('../cache/digest.ts');
+  const { encodeFrame } = await import('../runner/record-codec.ts');
+  const { manifestLeaves, manifestRoot } = await import('../runner/manifest.ts');
+  const { parseManifest } = await import('../runner/manifest-read.ts');
+  const { seededPermutation } = await import('../stages/shards/shuffle.ts');
+  const { dedup } = await import('../stages/dedup.ts');
+  const { stageCtx } = await import('./helpers.ts');
+
+  const [record, encoded] = blocksAfter(md, 'record', 2);
+  const lines = encoded!.split('\n');
+  const leaf = lines.pop();
+  const frame = encodeFrame(JSON.parse(record!));
+  t.equal(frame.toString('hex'), lines.join('').replace(/\s+/g, ''), 'record: its frame, byte for byte');
+  t.equal(sha256(Buffer.concat([Buffer.of(0), frame])), leaf, 'record: its leaf hash');
+
+  const [manifest, leaves, root] = blocksAfter(md, 'root', 3);
+  const m = JSON.parse(manifest!);
+  const { root: recorded, ...body } = m;
+  t.same(manifestLeaves(body), leaves!.split('\n'), 'root: the leaves, in order');
+  t.equal(manifestRoot(body), root, 'root: the root of those leaves');
+  t.equal(recorded, root, 'root: the example records it');
+  t.throws(() => parseManifest(m, 'example'), { message: /expected a task aggregate:0 for output text.jsonl/ }, 'root: the one reader accepts that root (it then refuses the made-up outputs[]: no aggregate task)');
+
+  const [input, permutation] = blocksAfter(md, 'shuffle', 2);
+  const { n, seed, shard } = JSON.parse(input!) as { n: number; seed: string; shard: number };
+  t.same([...seededPermutation(n, seed, shard)], JSON.parse(permutation!), 'shuffle: the permutation');
+
+  const [doc, keys] = blocksAfter(md, 'dedup', 2);
+  const params = dedup.parseParams({}, 'params');
+  const summaries = [];
+  for await (const s of dedup.summarize!((async function* () { yield JSON.parse(doc!); })(), stageCtx(params))) summaries.push(s);
+  const fromDoc = keys!.split('\n').map((l) => {
+    const [kind, key] = [Number(l.slice(0, l.indexOf(' '))), l.slice(l.indexOf(' ') + 1)];
+    return Buffer.concat([Buffer.of(kind), Buffer.from(sha256(key).slice('sha256:'.length, 'sha256:'.length + 32), 'hex')]);
+  });
+  t.same(Buffer.from(summaries[0]!.keys as Uint8Array).toString('hex'), Buffer.concat(fromDoc).toString('hex'), 'dedup: the summary is the kind byte and 16 bytes of sha256 of each key string');
+});
