@@ -22,6 +22,9 @@ import sample from '../pipelines/sample.ts';
 import { PageFactory, Rng } from '../sample/gen/pages.ts';
 import { gzipMember, sha1b32, warcRecord } from '../sample/gen/warc-writer.ts';
 import { median, padding } from './warc.ts';
+import type { Digest } from '../cache/digest.ts';
+import { ObjectStore } from '../cache/store.ts';
+import { readRunRecords } from '../runner/run-record.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SEGMENTS = 8;
@@ -174,8 +177,10 @@ export async function e2eBench(): Promise<void> {
     console.table(Object.entries(timelines).flatMap(([workers, ps]) => ps.map((p) => ({ workers, phase: p.phase, tasks: p.tasks, from: p.fromS.toFixed(1), to: p.toS.toFixed(1) }))));
     console.log(`gunzip alone, same bytes, one core: ${(mb / gunzipS).toFixed(1)} MB/s compressed; the pipeline's per-core rate is ${((mb / one!.cpuS) / (mb / gunzipS)).toFixed(3)}x of it`);
 
-    const m = JSON.parse(await readFile(one!.manifest, 'utf8')) as { runFacts: { stageMs: Record<string, number> } };
-    const stageMs = Object.entries(m.runFacts.stageMs).sort((a, b) => b[1] - a[1]);
+    // Stage timings are in the run record the cache keeps under the manifest's root (runner/run-record.ts).
+    const m = JSON.parse(await readFile(one!.manifest, 'utf8')) as { root: Digest };
+    const [run] = await readRunRecords(new ObjectStore(join(work, 'cache-1')), m.root);
+    const stageMs = Object.entries(run!.stageMs).sort((a, b) => b[1] - a[1]);
     const total = stageMs.reduce((n, [, v]) => n + v, 0);
     console.log('\nshare of wall time per stage (1 worker; chain stages include hashing their input edge):');
     console.table(stageMs.map(([stage, ms]) => ({ stage, s: (ms / 1000).toFixed(1), share: `${((ms / total) * 100).toFixed(1)}%` })));

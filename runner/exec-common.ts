@@ -156,7 +156,7 @@ async function pushToRemote(env: ExecEnv, remote: HttpRemoteCache, result: TaskR
 /**
  * Wall time spent waiting on a stream: its stage plus everything upstream. The difference between two
  * adjacent taps is the time of the stage between them (and of hashing its input edge). A run fact, never
- * part of a result: it goes to events and runFacts, not to action entries.
+ * part of a result: it goes to events and the run record (run-record.ts), not to action entries.
  */
 export class StreamTimer {
   ms = 0;
