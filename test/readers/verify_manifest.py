@@ -2,6 +2,7 @@
 """An independent check of reingest manifests, written from docs/manifest.md alone (standard library only).
 
   verify_manifest.py [--out DIR] [--cache DIR] MANIFEST.json...
+  verify_manifest.py --lines < MANIFESTS.jsonl
   verify_manifest.py --encode VALUE.json
 
 For each manifest, from the manifest alone: recomputes the root from its leaves, every task key from the
@@ -18,6 +19,8 @@ Prints one JSON line per manifest ({"file", "ok", "root", "rootOk", "keysChecked
 "linkMismatches", "outputsOk", ...}; {"file", "ok": false, "error"} when it cannot be read).
 Exit status: 0 every manifest checks out, 1 some check failed or a manifest is unreadable, 2 usage.
 
+--lines reads manifests from standard input, one JSON document per line (many manifests, one process), and
+names each by its line number.
 --encode prints the canonical JSON and, when VALUE is an object, the record frame of one JSON value, for
 comparing this encoder with another.
 """
@@ -1112,8 +1115,15 @@ def check_file(path, out_dir, cache_dir):
     try:
         with open(path, "rb") as fh:
             text = fh.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        return {"file": path, "ok": False, "error": "not a readable JSON file: %s" % err}
+    return check_text(path, text, out_dir, cache_dir)
+
+
+def check_text(path, text, out_dir, cache_dir):
+    try:
         m = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError) as err:
+    except ValueError as err:
         return {"file": path, "ok": False, "error": "not a readable JSON file: %s" % err}
     try:
         shape(m)
@@ -1144,16 +1154,20 @@ def main(argv):
     ap.add_argument("--out")
     ap.add_argument("--cache")
     ap.add_argument("--encode")
+    ap.add_argument("--lines", action="store_true")
     ap.add_argument("manifests", nargs="*")
     args = ap.parse_args(argv)
     if args.encode:
         return encode_command(args.encode)
-    if not args.manifests:
+    if args.lines:
+        results = (check_text("line %d" % (i + 1), raw.decode("utf-8"), args.out, args.cache) for i, raw in enumerate(sys.stdin.buffer) if raw.strip())
+    elif args.manifests:
+        results = (check_file(path, args.out, args.cache) for path in args.manifests)
+    else:
         ap.print_usage(sys.stderr)
         return 2
     status = 0
-    for path in args.manifests:
-        r = check_file(path, args.out, args.cache)
+    for r in results:
         print(json.dumps(r, ensure_ascii=False), flush=True)
         if not r["ok"]:
             status = 1
