@@ -46,7 +46,7 @@ t.test('503 bursts back off exponentially and honour Retry-After', async (t) => 
   ]);
   const times: number[] = [];
   const start = Date.now();
-  const got = Buffer.concat(await collect(streamHttp(url, new AbortController().signal, { ...log, warn: (o: object) => { times.push(Date.now() - start); warnings.push(o); } }, FAST)));
+  const got = Buffer.concat(await collect(streamHttp(url, new AbortController().signal, { ...log, warn: (o: object) => { times.push(Date.now() - start); warnings.push(o); } }, { ...FAST, maxBackoffMs: 2000 })));
   t.equal(sha256(got), sha256(BODY));
   t.equal(cc.requests.length, 4);
   const waits = cc.requests.length - 1;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { ReingestError, RestartSegment, type StageLog } from '../../runner/stage.ts';
@@ -9,6 +10,7 @@ export interface HttpPolicy {
   readonly maxAttempts: number;
   /** First backoff in ms (>= 1000: Common Crawl asks for at least a second between retries). */
   readonly backoffMs: number;
+  /** The longest any wait may be, whatever a server's Retry-After asks for (seconds or a date). */
   readonly maxBackoffMs: number;
   /** A body that sends nothing for this long is treated as broken and resumed. */
   readonly stallMs: number;
@@ -20,9 +22,37 @@ export interface HttpPolicy {
   readonly acquireSlot?: (max: number, signal: AbortSignal) => Promise<() => void>;
   /** Told before each backoff wait, so progress displays can show a wait rather than a frozen bar. */
   readonly onRetry?: (info: { attempt: number; waitMs: number; reason: string }) => void;
+  /**
+   * Most bytes one stream may deliver (default DEFAULT_MAX_BYTES); a size the server declares caps it further.
+   * A server that never ends a body would otherwise fill the cache's tmp folder.
+   */
+  readonly maxBytes?: number;
+  /** Where maxBytes comes from, named by the error when it is exceeded (e.g. `http-fetch param maxSegmentBytes`). */
+  readonly maxBytesFrom?: string;
+  /**
+   * An attempt whose body averages fewer bytes per second than this over throughputWindowMs fails like a
+   * stall (and is resumed with Range): the stall timeout alone lets a 1 byte/s trickle run for ever. 0: off.
+   */
+  readonly minBytesPerSecond?: number;
+  readonly throughputWindowMs?: number;
 }
 
-export const DEFAULT_POLICY: HttpPolicy = { maxAttempts: 8, backoffMs: 1000, maxBackoffMs: 60_000, stallMs: 60_000, maxStreams: 4 };
+/** Common Crawl WARC files are about 1.1 GB; 8 GiB leaves room for any real one and stops an endless body. */
+export const DEFAULT_MAX_BYTES = 8 * 1024 ** 3;
+
+export const DEFAULT_POLICY: HttpPolicy = {
+  maxAttempts: 8,
+  backoffMs: 1000,
+  maxBackoffMs: 60_000,
+  stallMs: 60_000,
+  maxStreams: 4,
+  maxBytes: DEFAULT_MAX_BYTES,
+  minBytesPerSecond: 1024,
+  throughputWindowMs: 60_000,
+};
+
+/** Node fires a timer longer than this after 1 ms instead (with a warning): no wait may exceed it. */
+const TIMER_MAX_MS = 2 ** 31 - 1;
 
 const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -32,6 +62,9 @@ const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
  * back off exponentially from >= 1 s with jitter, honouring Retry-After, for a bounded number of attempts.
  * 403/404 fail at once. If the object changed between requests, the segment restarts from byte 0
  * (RestartSegment), since bytes already passed downstream belong to the old object.
+ * Nothing the server says is trusted unbounded: every wait is clamped to [backoffMs, maxBackoffMs], a body
+ * may not pass its declared size nor maxBytes (REINGEST_E_SOURCE_TOO_LARGE), and a body slower than
+ * minBytesPerSecond over a window is resumed like a stalled one.
  */
 export async function* streamHttp(url: URL, signal: AbortSignal, log: StageLog, policy: HttpPolicy = DEFAULT_POLICY): AsyncGenerator<Uint8Array> {
   const release = await (policy.acquireSlot ?? acquireStreamSlot)(policy.maxStreams, signal);
@@ -58,10 +91,9 @@ async function* resumable(url: URL, signal: AbortSignal, log: StageLog, policy: 
         { where: url.href },
       );
     }
-    const exp = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (failures - 1));
-    // Jitter only lengthens a wait, so the first one is never under backoffMs (>= 1 s for real runs).
-    const wait = Math.max(parseRetryAfter(retryAfter) ?? 0, exp * (1 + random() * 0.5));
-    log.warn({ url: url.href, attempt: failures, waitMs: Math.round(wait), reason: why, offset }, 'backing off before retrying');
+    const asked = parseRetryAfter(retryAfter);
+    const wait = backoffWait(policy, failures, asked, random);
+    log.warn({ url: url.href, attempt: failures, waitMs: Math.round(wait), reason: why, offset, ...(asked === null ? {} : { retryAfterMs: asked }) }, 'backing off before retrying');
     policy.onRetry?.({ attempt: failures, waitMs: Math.round(wait), reason: why });
     await sleep(wait, undefined, { signal });
   };
@@ -109,6 +141,7 @@ async function* resumable(url: URL, signal: AbortSignal, log: StageLog, policy: 
       await res.body.dump().catch(() => {});
       throw new ReingestError('REINGEST_E_SOURCE_HTTP', `GET ${url.href}: expected status 200 or 206, got ${status}`, { where: url.href });
     }
+    let totalFrom = 'Content-Length';
     if (status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(res.headers['content-range']) ?? '');
       if (!m || Number(m[1]) !== offset) {
@@ -116,32 +149,72 @@ async function* resumable(url: URL, signal: AbortSignal, log: StageLog, policy: 
         throw new RestartSegment(`GET ${url.href}: asked for bytes from ${offset}, got Content-Range ${JSON.stringify(header(res.headers['content-range']))}; restarting the segment`, url.href);
       }
       if (m[3] !== '*') total = Number(m[3]);
+      totalFrom = 'Content-Range total';
     } else {
       const len = header(res.headers['content-length']);
       total = len !== undefined && /^\d+$/.test(len) ? Number(len) : null;
       validator = etag || lastModified ? { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) } : null;
     }
-    try {
-      for await (const chunk of res.body) {
-        offset += (chunk as Buffer).byteLength;
-        yield chunk as Buffer;
-      }
-    } catch (err) {
-      if (signal.aborted) throw signal.reason;
-      await backoff(`body broke at byte ${offset}: ${(err as { code?: string }).code ?? (err as Error).message}`, undefined);
+    const limit = byteLimit(policy, total, totalFrom);
+    if (total !== null && total > limit.bytes) {
+      // Refused before a byte is read: the server says the object is larger than the run allows.
+      res.body.destroy();
+      throw sourceTooLarge(url, limit, `a declared size of ${total} bytes (${totalFrom})`);
+    }
+    const read = yield* readBody(res.body, url, offset, limit, policy, signal);
+    offset = read.offset;
+    if (read.reason !== null) {
+      await backoff(read.reason, undefined);
       continue;
-    } finally {
-      if (!res.body.destroyed) res.body.destroy();
     }
     if (total !== null && offset < total) {
       await backoff(`body ended early at byte ${offset} of ${total}`, undefined);
       continue;
     }
-    if (total !== null && offset > total) {
-      throw new ReingestError('REINGEST_E_SOURCE_HTTP', `GET ${url.href}: expected ${total} bytes, got ${offset}`, { where: url.href });
-    }
     if (failures > 0) log.info({ url: url.href, bytes: offset, retries: failures }, 'stream completed after retries');
     return;
+  }
+}
+
+/**
+ * Yields one response body from byte `offset` of the object. Throws when it would pass `limit` (before the
+ * chunk that crosses it goes downstream). Returns the offset reached and, when the attempt broke (the
+ * connection failed, or the body was too slow), why: the caller backs off and resumes from there.
+ */
+async function* readBody(
+  body: AsyncIterable<unknown> & { destroyed: boolean; destroy(): void },
+  url: URL,
+  offset: number,
+  limit: ByteLimit,
+  policy: HttpPolicy,
+  signal: AbortSignal,
+): AsyncGenerator<Uint8Array, { offset: number; reason: string | null }> {
+  const min = policy.minBytesPerSecond ?? DEFAULT_POLICY.minBytesPerSecond!;
+  const windowMs = policy.throughputWindowMs ?? DEFAULT_POLICY.throughputWindowMs!;
+  const guard = new ThroughputGuard(min, windowMs);
+  const chunks = body[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const asked = performance.now();
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        return { offset, reason: `body broke at byte ${offset}: ${(err as { code?: string }).code ?? (err as Error).message}` };
+      }
+      if (next.done) return { offset, reason: null };
+      const chunk = next.value as Buffer;
+      if (offset + chunk.byteLength > limit.bytes) throw sourceTooLarge(url, limit, `at least ${offset + chunk.byteLength} bytes`);
+      const rate = guard.add(chunk.byteLength, performance.now() - asked);
+      offset += chunk.byteLength;
+      yield chunk;
+      if (rate !== null) {
+        return { offset, reason: `body too slow at byte ${offset}: ${Math.round(rate)} bytes/s over ${windowMs / 1000} s, expected at least ${min}` };
+      }
+    }
+  } finally {
+    if (!body.destroyed) body.destroy();
   }
 }
 
@@ -155,4 +228,68 @@ export function parseRetryAfter(v: string | undefined): number | null {
   if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
   const when = Date.parse(v);
   return Number.isNaN(when) ? null : Math.max(0, when - Date.now());
+}
+
+/**
+ * The wait before retry number `failures` (1-based): exponential from backoffMs, with jitter that only
+ * lengthens it, or the server's Retry-After when that is longer; always within [backoffMs, maxBackoffMs].
+ * A server may ask for days, or name a date past Node's 24.8-day timer limit (which would fire after 1 ms):
+ * it gets maxBackoffMs, and the attempt budget decides when to give up. A date in the past gets backoffMs.
+ */
+export function backoffWait(policy: Pick<HttpPolicy, 'backoffMs' | 'maxBackoffMs'>, failures: number, retryAfterMs: number | null, random: () => number): number {
+  const exp = policy.backoffMs * 2 ** (failures - 1);
+  const wanted = Math.max(retryAfterMs ?? 0, exp * (1 + random() * 0.5));
+  return Math.min(policy.maxBackoffMs, TIMER_MAX_MS, Math.max(policy.backoffMs, wanted));
+}
+
+/** The most bytes one response may bring the stream to, and where that number comes from (for the error). */
+interface ByteLimit {
+  readonly bytes: number;
+  readonly from: string;
+}
+
+function byteLimit(policy: HttpPolicy, total: number | null, totalFrom: string): ByteLimit {
+  const cap: ByteLimit = { bytes: policy.maxBytes ?? DEFAULT_MAX_BYTES, from: policy.maxBytesFrom ?? 'the HTTP policy maxBytes' };
+  return total !== null && total <= cap.bytes ? { bytes: total, from: `the size the server declared (${totalFrom})` } : cap;
+}
+
+/** A source that brings (or declares) more bytes than allowed; `got` is what it had reached or declared. */
+export function sourceTooLarge(url: URL, limit: ByteLimit, got: string): ReingestError {
+  const what = limit.from.startsWith('the size the server declared')
+    ? 'the server sent more than it said it would (a broken mirror or proxy); check the mirror, then rerun'
+    : `if the file really is this large, raise the limit (${limit.from})`;
+  return new ReingestError('REINGEST_E_SOURCE_TOO_LARGE', `${url.protocol === 'file:' ? 'read' : 'GET'} ${url.href}: expected at most ${limit.bytes} bytes (${limit.from}), got ${got}; ${what}`, { where: url.href });
+}
+
+/**
+ * Bytes per second of one attempt's body over a sliding window of network time: the time spent waiting for
+ * the next chunk, not the time the consumer held one, so a slow decoder downstream never counts against the
+ * server. Keeps one sample per 1/16 of the window, so memory stays constant however many chunks arrive.
+ */
+export class ThroughputGuard {
+  readonly #min: number;
+  readonly #windowMs: number;
+  #clock = 0;
+  #bytes = 0;
+  readonly #samples: { t: number; bytes: number }[] = [{ t: 0, bytes: 0 }];
+
+  constructor(minBytesPerSecond: number, windowMs: number) {
+    this.#min = minBytesPerSecond;
+    this.#windowMs = windowMs;
+  }
+
+  /** Adds a chunk that took `waitedMs` to arrive; returns the rate when it is under the minimum over a whole window, else null. */
+  add(bytes: number, waitedMs: number): number | null {
+    this.#clock += waitedMs;
+    this.#bytes += bytes;
+    if (this.#min <= 0) return null;
+    const s = this.#samples;
+    if (this.#clock - s.at(-1)!.t >= this.#windowMs / 16) s.push({ t: this.#clock, bytes: this.#bytes });
+    // s[0] stays the newest sample at least a window old: the base of the rate.
+    while (s.length > 1 && this.#clock - s[1]!.t >= this.#windowMs) s.shift();
+    const span = this.#clock - s[0]!.t;
+    if (span < this.#windowMs) return null;
+    const rate = ((this.#bytes - s[0]!.bytes) * 1000) / span;
+    return rate < this.#min ? rate : null;
+  }
 }

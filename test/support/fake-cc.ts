@@ -12,7 +12,11 @@ export type Fault =
   /** Replace the object (new bytes, new ETag) before answering this request. */
   | { kind: 'change'; body: Buffer }
   /** Answer range requests with the whole object and status 200 (a server without range support). */
-  | { kind: 'ignore-range' };
+  | { kind: 'ignore-range' }
+  /** Answer 200 with no length (chunked) and send the object over and over until the client hangs up. */
+  | { kind: 'endless' }
+  /** Answer as usual (Content-Range included) but chunked, without Content-Length, and send `extra` bytes past the end. */
+  | { kind: 'overlong'; extra: number };
 
 export interface Route {
   body: Buffer | string;
@@ -56,6 +60,7 @@ export class FakeCommonCrawl {
       fault = route.faults?.shift();
     }
     if (fault?.kind === 'status') return void res.writeHead(fault.status, fault.headers).end('Slow Down');
+    if (fault?.kind === 'endless') return void (await endless(res, Buffer.from(route.body)));
     const body = Buffer.from(route.body);
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
     const base = { etag, 'last-modified': 'Wed, 01 Jan 2025 00:00:00 GMT', 'accept-ranges': 'bytes', ...route.headers };
@@ -66,10 +71,11 @@ export class FakeCommonCrawl {
     if (useRange && start >= body.length) return void res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
     res.writeHead(useRange ? 206 : (route.status ?? 200), {
       ...base,
-      'content-length': String(body.length - start),
+      ...(fault?.kind === 'overlong' ? {} : { 'content-length': String(body.length - start) }),
       ...(useRange ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
     });
     const part = body.subarray(start);
+    if (fault?.kind === 'overlong') return void res.end(Buffer.concat([part, Buffer.alloc(fault.extra, 0x41)]));
     if (fault?.kind === 'reset' || fault?.kind === 'stall') {
       // Wait until the bytes are handed to the kernel, so the client sees exactly afterBytes before the cut.
       await new Promise<void>((r) => res.write(part.subarray(0, fault.afterBytes), () => r()));
@@ -94,6 +100,26 @@ export class FakeCommonCrawl {
   async stop(): Promise<void> {
     this.#server.closeAllConnections();
     await new Promise<void>((r) => this.#server.close(() => r()));
+  }
+}
+
+/**
+ * Repeats `body` until the client goes away, waiting for the socket to drain so memory stays flat. Repeated
+ * WARC gzip members still read as WARC, so a decoder downstream keeps reading and only a size cap stops it.
+ */
+async function endless(res: ServerResponse, body: Buffer): Promise<void> {
+  res.writeHead(200, { 'content-type': 'application/octet-stream' });
+  while (!res.destroyed) {
+    if (res.write(body)) continue;
+    await new Promise<void>((r) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        r();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
   }
 }
 
