@@ -1,7 +1,7 @@
 import { merkleRoot, type Digest } from '../cache/digest.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { stageIdentity, type KeyPreimage } from './keys.ts';
-import type { ResolvedPipeline, ResolvedStep } from './spec.ts';
+import type { PipelineSteps, ResolvedPipeline, ResolvedStep } from './spec.ts';
 import type { RecordValue } from './record-codec.ts';
 import type { ListOutput } from './stage.ts';
 import type { Edge, TaskResult } from './task-result.ts';
@@ -61,13 +61,7 @@ export interface StepIdentity {
   readonly output?: string;
 }
 
-export interface PipelineIdentity {
-  readonly name: string;
-  readonly source: StepIdentity;
-  readonly segment: readonly StepIdentity[];
-  readonly global: readonly StepIdentity[];
-  readonly aggregate: readonly (StepIdentity & { readonly output: string })[];
-}
+export type PipelineIdentity = PipelineSteps<StepIdentity>;
 
 /**
  * The resolved spec as the manifest records it: every param but a stage's run settings, pins included,

@@ -43,12 +43,16 @@ export interface ResolvedStep {
   readonly params: unknown;
 }
 
-export interface ResolvedPipeline {
+/** The roles of a pipeline's steps, whatever a step is (resolved here, recorded in a manifest). */
+export interface PipelineSteps<S> {
   readonly name: string;
-  readonly source: ResolvedStep;
-  readonly segment: readonly ResolvedStep[];
-  readonly global: readonly ResolvedStep[];
-  readonly aggregate: readonly (ResolvedStep & { readonly output: string })[];
+  readonly source: S;
+  readonly segment: readonly S[];
+  readonly global: readonly S[];
+  readonly aggregate: readonly (S & { readonly output: string })[];
+}
+
+export interface ResolvedPipeline extends PipelineSteps<ResolvedStep> {
   /** Resolved mirror: an http(s)/file URL, or an absolute local directory to serve on loopback. */
   readonly mirror: { readonly url: string } | { readonly localDir: string };
   /** The spec as written, for the manifest (plain data). */
