@@ -140,7 +140,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
             deps: [planId],
             run: async (signal) => {
               const input = outputAt(g, i);
-              const plan = { digest: plans[g]!.result.output.digest, drops: plans[g]!.drops.get(seg.index) };
+              const plan = { drops: plans[g]!.drops.get(seg.index) };
               applied[g]![i] = await timed(step.stage.name, () => runGlobalApply(env, step, g, seg, input, plan, signal));
             },
           });
