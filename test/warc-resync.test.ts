@@ -3,6 +3,7 @@
 // offsets come from test/fixtures/resync/gen.mjs, which derives the offsets from how it built each file.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { withInflatePlacement } from '../stages/warc/inflate-thread.ts';
 import { readWarc, type WarcFinding } from '../stages/warc-records.ts';
@@ -118,5 +119,20 @@ t.test('a junk run longer than the read-ahead, false gzip headers all through it
     const got = await readBoth(file, [65536], offThread);
     t.same(got.records.map((r) => r.fileOffset), [0, 353, 784, 2012, 2621, 3207].map((o, i) => (i === 0 ? o : o + junk.length)), `thread ${offThread}: records after the junk at their shifted offsets`);
     t.same(got.findings, [{ kind: 'skipped-bytes', offset: 353, length: junk.length }]);
+  }
+});
+
+t.test('a gzip member that inflates to no WARC record, at a member boundary: its bytes skipped in the inflated stream, reported as such', async (t) => {
+  const gz = await fixture('warcio/example.warc.gz');
+  const notWarc = gzipSync(Buffer.from('a member of its own, but not a WARC record\n'));
+  const file = Buffer.concat([gz.subarray(0, 353), notWarc, gz.subarray(353)]);
+  const clean = await cleanRead('warcio/example.warc.gz');
+  for (const sizes of CHUNKINGS) {
+    for (const offThread of [false, true]) {
+      const got = await readBoth(file, sizes, offThread);
+      const label = `chunks ${sizes}, thread ${offThread}`;
+      t.same(got.records.map((r) => r.fileOffset), [0, 353, 784, 2012, 2621, 3207].map((o, i) => (i === 0 ? o : o + notWarc.length)), `${label}: the records, at their true member offsets`);
+      t.same(got.findings, [{ kind: 'skipped-inflated-bytes', offset: clean[1]!.offset, length: 43 }], `${label}: offset and length in the inflated stream`);
+    }
   }
 });
