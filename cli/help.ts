@@ -181,17 +181,24 @@ uncompressed, as the manifest records them. Exit status 0 when every check match
 Example:
   reingest shards check out/sample/megatron --manifest out/sample/manifest.json
 `,
-  warc: `reingest warc ls <file|url> [--json] [--max-record-bytes N]
+  warc: `reingest warc ls <file|url> [--json] [--strict] [--max-record-bytes N]
 
 Lists the records of a WARC file (per-record gzip, whole-file gzip or plain; sniffed by magic bytes):
 the gzip member offset and length of each record (what a CDX index holds), its WARC-Type, target URI,
 record id, block and payload digest verdicts (ok, mismatch, absent, ...) and flags (content-length-too-
-small, oversize, ...). URLs are streamed once with the same polite, resumable client a run uses.
-A summary goes to stderr.
+small, content-length-too-large, oversize, ...). Bytes that are not a record (junk between gzip members
+or records, trailing garbage) are skipped up to the next gzip member or WARC/ version line and listed
+after the records with their offset and length (kinds skipped-bytes, trailing-garbage,
+skipped-inflated-bytes); with --json the last line is {"summary": {records, flaggedRecords, findings:
+[{kind, offset, length}], notes}}. URLs are streamed once with the same polite, resumable client a run
+uses. A summary goes to stderr.
+--strict exits 1 (REINGEST_E_WARC_FINDINGS) if any bytes were skipped or any record is flagged; digest
+mismatches are verdicts, not findings.
 
 Examples:
   reingest warc ls CC-MAIN-20250421213427-20250422003427-00000.warc.gz
   reingest warc ls https://data.commoncrawl.org/crawl-data/CC-MAIN-2025-18/segments/.../x.warc.gz --json
+  reingest warc ls x.warc.gz --json --strict | tail -1
 `,
   verify: `reingest verify <manifest> [--sample N --seed S] [--json] [--cache DIR] [--mirror URL|DIR]
                         [--reference-cache DIR]

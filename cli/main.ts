@@ -408,13 +408,18 @@ function addManifestRefs(m: Manifest, keep: { objects: Set<Digest>; actions: Set
 }
 
 async function cmdWarc(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, 'max-record-bytes': { type: 'string' } }, 'warc');
+  const { values, positionals } = parse(args, { ...COMMON, 'max-record-bytes': { type: 'string' }, strict: { type: 'boolean' } }, 'warc');
   if (values.help || positionals[0] !== 'ls' || positionals.length !== 2) return help(io, 'warc', !values.help);
   const max = values['max-record-bytes'] ?? String(64 * 1024 * 1024);
   if (!/^\d+$/.test(max)) throw new UsageError(`--max-record-bytes: expected a number of bytes, got ${JSON.stringify(max)}`);
-  const { records, notes } = await warcLs(positionals[1]!, { json: values.json ?? false, maxRecordBytes: Number(max), signal: io.signal, log: logger(values['log-level']), out: io.stdout });
+  const { records, flaggedRecords, findings, notes } = await warcLs(positionals[1]!, { json: values.json ?? false, maxRecordBytes: Number(max), signal: io.signal, log: logger(values['log-level']), out: io.stdout });
   const extra = Object.entries(notes).map(([k, n]) => `${k}=${n}`).join(' ');
   io.stderr.write(`reingest: ${records} records${extra ? `; ${extra}` : ''}\n`);
+  // --strict: a file the reader had to repair is an error for whoever checks it (the listing is complete).
+  if (values.strict && (findings.length > 0 || flaggedRecords > 0)) {
+    const first = findings[0];
+    throw new ReingestError('REINGEST_E_WARC_FINDINGS', `${positionals[1]}: expected a clean WARC file, found ${findings.length} run(s) of skipped bytes${first ? ` (first: ${first.kind}, ${first.length} bytes at offset ${first.offset})` : ''} and ${flaggedRecords} flagged record(s); see the listing`, { where: positionals[1]! });
+  }
   return EXIT.ok;
 }
 

@@ -9,6 +9,18 @@ export interface WarcRecordsParams {
   readonly verifyDigests: boolean;
 }
 
+/** A file-level finding: bytes the reader skipped to resynchronise on the next record. */
+export interface WarcFinding {
+  /**
+   * skipped-bytes: junk between gzip members, or between records of a plain file, with records after it;
+   * trailing-garbage: junk running to the end of the file; skipped-inflated-bytes: junk inside gzip members
+   * (offset and length then count inflated bytes, there being no file offset for them).
+   */
+  readonly kind: 'skipped-bytes' | 'trailing-garbage' | 'skipped-inflated-bytes';
+  readonly offset: number;
+  readonly length: number;
+}
+
 export interface ReadWarcOptions {
   readonly where: string;
   readonly maxRecordBytes: number;
@@ -16,11 +28,17 @@ export interface ReadWarcOptions {
   readonly signal: AbortSignal;
   /** Told about file-level findings (trailing garbage, streaming fallback) with a count. */
   readonly note: (what: string, n?: number) => void;
+  /** Told about each file-level finding with where it sits, in file order (the counters say only how much). */
+  readonly finding?: (f: WarcFinding) => void;
 }
 
 /** Sniffs the format by magic bytes, whatever the file is called. */
 export async function* readWarc(input: AsyncIterable<Uint8Array>, opts: ReadWarcOptions): AsyncGenerator<WarcRecord> {
   const { where, maxRecordBytes, signal, note } = opts;
+  const found = (kind: WarcFinding['kind'], offset: number, length: number) => {
+    note(kind === 'trailing-garbage' ? 'trailing-garbage-bytes' : kind, length);
+    opts.finding?.({ kind, offset, length });
+  };
   const parse = { where, maxBlock: maxRecordBytes, verifyDigests: opts.verifyDigests };
   const it = input[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
@@ -46,15 +64,16 @@ export async function* readWarc(input: AsyncIterable<Uint8Array>, opts: ReadWarc
       maxMember: maxRecordBytes + 1024 * 1024,
       where,
       signal,
-      onTrailingGarbage: (_offset, n) => note('trailing-garbage-bytes', n),
+      onTrailingGarbage: (offset, n) => found('trailing-garbage', offset, n),
+      onSkippedBytes: (offset, n) => found('skipped-bytes', offset, n),
       onStreamingFallback: () => note('gzip-streaming-fallback'),
     });
-    yield* parseWarc(pieces, parse);
+    yield* parseWarc(pieces, { ...parse, onSkipped: (offset, n) => found('skipped-inflated-bytes', offset, n) });
     return;
   }
   const magic = start.toString('latin1', 0, 11);
   if (magic.startsWith('WARC/')) {
-    yield* parseWarc(all(), parse);
+    yield* parseWarc(all(), { ...parse, onSkipped: (offset, n, atEnd) => found(atEnd ? 'trailing-garbage' : 'skipped-bytes', offset, n) });
     return;
   }
   const hint = start.readUInt32LE(0) === 0xfd2fb528 ? 'zstd-compressed (.warc.zst), which this version does not read yet' : magic.startsWith('filedesc://') ? 'a legacy ARC file, not WARC' : 'neither gzip nor WARC';

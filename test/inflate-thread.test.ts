@@ -47,8 +47,19 @@ function bigFile(mb: number): Buffer {
   return Buffer.concat(members);
 }
 
+/** Junk longer than the walk's read-ahead, with a false gzip header (and one that inflates to no WARC) every 4 KiB. */
+function longJunk(n: number): Buffer {
+  const out = Buffer.alloc(n, 0x2e);
+  const fake = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03, 0xff]);
+  const notWarc = gzipSync(Buffer.from('inflates, but to no WARC record\n'));
+  for (let at = 100; at + 200 < n; at += 4096) (at % 8192 < 4096 ? fake : notWarc).copy(out, at);
+  return out;
+}
+
 t.test('inflated on the thread or in place: the same records, offsets, verdicts, notes and errors', async (t) => {
   const whirlwind = await fixture('whirlwind/whirlwind.warc.gz');
+  const junkMembers = await fixture('resync/junk-members.warc.gz');
+  const exampleGz = await fixture('warcio/example.warc.gz');
   const cases: [string, Buffer, number?][] = [
     ['whirlwind (Common Crawl)', whirlwind],
     ['dolma sample', await fixture('dolma/sample-0000.warc.gz')],
@@ -57,6 +68,9 @@ t.test('inflated on the thread or in place: the same records, offsets, verdicts,
     ['one member for the whole file', await fixture('warcio/example-bad-non-chunked.warc.gz')],
     ['members that split records', await fixture('warcio/example-wrong-chunks.warc.gz')],
     ['trailing garbage', Buffer.concat([await fixture('warcio/example.warc.gz'), Buffer.from('\0junk\n')])],
+    ['junk between members, with false gzip headers (issue 17)', junkMembers],
+    ['junk, then a real member cut short', junkMembers.subarray(0, 2719 + 300)],
+    ['a 600 KB junk run, false headers every 4 KiB', Buffer.concat([exampleGz.subarray(0, 353), longJunk(600_000), exampleGz.subarray(353)])],
     ['cut inside a member', whirlwind.subarray(0, 18_000)],
     ['cut inside a header', whirlwind.subarray(0, 1028)],
     ['corrupt deflate data', Buffer.concat([whirlwind.subarray(0, 600), Buffer.alloc(50, 0xff), whirlwind.subarray(650)])],
@@ -163,7 +177,8 @@ t.test('warc ls: the records of a real Common Crawl file at their member offsets
   for (const thread of ['1', '0']) {
     const r = await runCli(['warc', 'ls', file, '--json'], { REINGEST_WARC_INFLATE_THREAD: thread });
     t.equal(r.code, 0, `thread=${thread}: ${r.stderr}`);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { offset: number; type: string; blockDigest: string });
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { offset: number; type: string; blockDigest: string; summary?: unknown });
+    t.same(lines.pop(), { summary: { records: 4, flaggedRecords: 0, findings: [], notes: {} } }, 'the last line: a clean summary');
     t.same(lines.map((l) => l.offset), [0, 516, 1023, 18374], `thread=${thread}: member offsets as in realdata's MANIFEST.md`);
     t.same(lines.map((l) => l.blockDigest), ['ok', 'ok', 'ok', 'ok']);
     outputs.push(r.stdout);

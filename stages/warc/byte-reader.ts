@@ -88,24 +88,54 @@ export class ByteReader {
   /** Exactly n bytes, or a typed truncation error naming the offset. */
   async readExact(n: number): Promise<Buffer> {
     const start = this.offset;
+    const out = await this.readUpTo(n);
+    if (out.length < n) throw this.#truncated(n, start, out.length);
+    return out;
+  }
+
+  /** n bytes, fewer only where the stream ends (the caller judges a short block). */
+  async readUpTo(n: number): Promise<Buffer> {
     if (this.available >= n) {
       const out = this.#buf.subarray(this.#pos, this.#pos + n);
       this.#pos += n;
       this.offset += n;
       return out;
     }
+    // Parts, concatenated once: a large block from small chunks must not be re-copied on every chunk.
     const parts: Buffer[] = [this.#buf.subarray(this.#pos)];
     let have = this.available;
     this.#pos = this.#buf.length;
-    while (have < n) {
-      if (!(await this.#fill())) throw this.#truncated(n, start, have);
+    while (have < n && (await this.#fill())) {
       const take = Math.min(n - have, this.available);
       parts.push(this.#buf.subarray(this.#pos, this.#pos + take));
       this.#pos += take;
       have += take;
     }
-    this.offset += n;
-    return Buffer.concat(parts, n);
+    this.offset += have;
+    return Buffer.concat(parts, have);
+  }
+
+  /**
+   * Discards bytes up to the first occurrence of `pattern`, which is left unread; false, with everything
+   * discarded, if the stream ends first. Holds at most a chunk and the pattern's length, however long the run.
+   */
+  async skipUntil(pattern: Buffer): Promise<boolean> {
+    for (;;) {
+      const at = this.#buf.indexOf(pattern, this.#pos);
+      if (at !== -1) {
+        this.offset += at - this.#pos;
+        this.#pos = at;
+        return true;
+      }
+      const keep = Math.min(this.available, pattern.length - 1); // a pattern split by a chunk boundary
+      this.offset += this.available - keep;
+      this.#pos = this.#buf.length - keep;
+      if (!(await this.#fill())) {
+        this.offset += this.available;
+        this.#pos = this.#buf.length;
+        return false;
+      }
+    }
   }
 
   /** Discards exactly n bytes without holding them (an oversized block). */

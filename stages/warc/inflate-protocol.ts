@@ -16,7 +16,7 @@ export type FromInflateThread =
    * buf, length, compressed offset and compressed length (-1 for none, after a fallback to streaming).
    */
   | { readonly type: 'batch'; readonly buf: ArrayBuffer; readonly spans: readonly number[] }
-  | { readonly type: 'note'; readonly kind: 'trailing-garbage' | 'streaming-fallback'; readonly offset: number; readonly bytes: number }
+  | { readonly type: 'note'; readonly kind: 'trailing-garbage' | 'skipped-bytes' | 'streaming-fallback'; readonly offset: number; readonly bytes: number }
   | { readonly type: 'done' }
   /** The walk failed: a ReingestError's code, message and where, or code null for a bug (message = stack). */
   | { readonly type: 'error'; readonly code: string | null; readonly message: string; readonly where: string | null };

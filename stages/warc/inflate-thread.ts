@@ -155,6 +155,7 @@ async function* membersOffThread(input: AsyncIterable<Uint8Array>, opts: MemberW
       } else if (m.type === 'note') {
         if (sourceFailed !== null) continue;
         if (m.kind === 'trailing-garbage') opts.onTrailingGarbage(m.offset, m.bytes);
+        else if (m.kind === 'skipped-bytes') opts.onSkippedBytes(m.offset, m.bytes);
         else opts.onStreamingFallback(m.offset);
       } else if (m.type === 'error') {
         clean = true;

@@ -72,6 +72,10 @@ async function walk(maxMember: number, where: string): Promise<void> {
       flush();
       post({ type: 'note', kind: 'trailing-garbage', offset, bytes });
     },
+    onSkippedBytes: (offset: number, bytes: number) => {
+      flush();
+      post({ type: 'note', kind: 'skipped-bytes', offset, bytes });
+    },
     onStreamingFallback: (offset: number) => {
       flush();
       post({ type: 'note', kind: 'streaming-fallback', offset, bytes: 0 });
