@@ -263,6 +263,7 @@ export class ObjectWriter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
+    if (this.#done) throw new Error('Internal error: object writer used after commit or abort');
     this.#hash.update(chunk);
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.byteLength;
@@ -274,15 +275,36 @@ export class ObjectWriter {
     const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    await this.#fh.write(data);
+    // A write may take fewer bytes than given (a full disk, a quota): loop, and never publish a short object.
+    let at = 0;
+    try {
+      while (at < data.byteLength) {
+        const { bytesWritten } = await this.#fh.write(data, at, data.byteLength - at);
+        if (bytesWritten === 0) throw Object.assign(new Error(`no space left: ${this.#tmp} took 0 of ${data.byteLength - at} bytes`), { code: 'ENOSPC' });
+        at += bytesWritten;
+      }
+    } catch (err) {
+      // OS errors from a file handle carry no path; name the file being written.
+      if (typeof err === 'object' && err !== null && !('path' in err)) Object.assign(err, { path: this.#tmp });
+      throw err;
+    }
   }
 
   async commit(): Promise<{ digest: Digest; size: number }> {
     if (this.#done) throw new Error('Internal error: object writer committed twice');
+    try {
+      await this.#flush();
+      await this.#fh.sync();
+      const written = (await this.#fh.stat()).size;
+      if (written !== this.#hash.bytes) {
+        throw Object.assign(new Error(`${this.#tmp} holds ${written} of the ${this.#hash.bytes} bytes written to it`), { code: 'ENOSPC', path: this.#tmp });
+      }
+      await this.#fh.close();
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
     this.#done = true;
-    await this.#flush();
-    await this.#fh.sync();
-    await this.#fh.close();
     const digest = this.#hash.digest();
     await this.#store.publishObject(this.#tmp, digest);
     return { digest, size: this.#hash.bytes };

@@ -119,7 +119,11 @@ export function manifestRoot(m: Omit<Manifest, 'root'>): Digest {
   return merkleRoot(manifestLeaves(m).map((l) => Buffer.from(l, 'utf8')));
 }
 
-/** Human-readable but still canonical: sorted keys, two-space indent, LF, trailing newline. */
+/**
+ * Human-readable and deterministic: two-space indent, LF, trailing newline, members in canonical order
+ * except that JSON.parse puts integer-like keys first (a fixed rule of the language). The root is over
+ * canonical JSON of the values, never over these bytes, so the layout is presentation only.
+ */
 export function formatManifest(m: Manifest): string {
   return `${JSON.stringify(JSON.parse(canonicalJson(m)), null, 2)}\n`;
 }

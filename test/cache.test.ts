@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { open, readdir, readFile, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { sha256 } from '../cache/digest.ts';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
-import { ObjectStore } from '../cache/store.ts';
+import { ObjectStore, ObjectWriter } from '../cache/store.ts';
 import { collect, ROOT } from './helpers.ts';
 
 /** A fresh cache in this test's own temp dir. */
@@ -94,4 +95,41 @@ t.test('gc keeps what is referenced and drops the rest', async (t) => {
   t.match(r, { keptObjects: 1, removedObjects: 1, removedBytes: 4, keptActions: 1, removedActions: 1 });
   t.ok(await s.has(keep.digest));
   t.notOk(await s.has(drop.digest));
+});
+
+/** An object writer over a real temp file whose writes go through `shim` (short writes, a full disk, a lie). */
+async function writerWith(s: ObjectStore, shim: (real: FileHandle) => Partial<FileHandle>) {
+  const tmp = join(s.root, 'tmp', 'shimmed');
+  const real = await open(tmp, 'w');
+  const fh = { sync: () => real.sync(), stat: () => real.stat(), close: () => real.close(), ...shim(real) } as FileHandle;
+  return { tmp, w: new ObjectWriter(s, fh, tmp) };
+}
+
+t.test('short writes are written to the end; a full disk or a lying write publishes nothing and leaves no temp file', async (t) => {
+  const s = await store(t);
+  const text = Buffer.from('hello, short writes');
+  const short = await writerWith(s, (real) => ({ write: ((b: Buffer, off = 0, len = b.length - off) => real.write(b, off, Math.min(len, 3))) as FileHandle['write'] }));
+  await short.w.write(text);
+  t.same(await short.w.commit(), { digest: sha256(text), size: text.length }, 'three bytes at a time: the whole object');
+  t.same(await s.readAll(sha256(text)), text);
+
+  const other = Buffer.from('no room for this one');
+  let budget = 5;
+  const full = await writerWith(s, (real) => ({
+    write: (async (b: Buffer, off = 0, len = b.length - off) => {
+      const n = Math.min(len, budget);
+      budget -= n;
+      return real.write(b, off, n);
+    }) as FileHandle['write'],
+  }));
+  await full.w.write(other);
+  await t.rejects(full.w.commit(), { code: 'ENOSPC', path: full.tmp }, 'a write that takes nothing is a full disk, naming the file');
+  t.notOk(await s.has(sha256(other)), 'nothing published');
+  t.notOk(existsSync(full.tmp), 'the temp file is removed');
+
+  const liar = await writerWith(s, () => ({ write: (async (b: Buffer, off = 0, len = b.length - off) => ({ bytesWritten: len })) as unknown as FileHandle['write'] }));
+  await liar.w.write(other);
+  await t.rejects(liar.w.commit(), { code: 'ENOSPC', message: /holds 0 of the 20 bytes/ }, 'a write that claims bytes it did not write');
+  t.notOk(await s.has(sha256(other)));
+  t.notOk(existsSync(liar.tmp));
 });
