@@ -20,6 +20,7 @@ import { runSegment, type SegmentOutcome } from './exec-segment.ts';
 import { withMirror } from './local-mirror.ts';
 import { outputEntryOf } from './files-index.ts';
 import { formatManifest, MANIFEST_SCHEMA, manifestRoot, manifestTask, pipelineIdentity, type Manifest, type ManifestOutput, type ManifestTask } from './manifest.ts';
+import { replaceOutDir } from './out-dir.ts';
 import { appendRunRecord, type RunRecord } from './run-record.ts';
 import { runDag, type DagNode } from './scheduler.ts';
 import { Slots } from './slots.ts';
@@ -182,40 +183,41 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
       const ran = [list.cached, ...segments.map((s) => s.cached), ...summaries.flat().map((x) => x.cached), ...plans.map((x) => x.cached), ...applied.flat().map((x) => x.cached), ...aggregates.map((a) => a.cached)];
       const cachedCount = ran.filter(Boolean).length;
 
-      await mkdir(opts.outDir, { recursive: true });
       const outputs: ManifestOutput[] = [];
-      for (const [i, step] of p.aggregate.entries()) {
-        const out = aggregates[i]!.result.output;
-        if (step.stage.kind === 'files') {
-          // The output is a directory of files named by the stage; it is replaced as a whole.
-          const dir = join(opts.outDir, step.output);
-          await rm(dir, { recursive: true, force: true });
-          await mkdir(dir, { recursive: true });
-          const index = await readFilesIndex({ store }, out.digest, opts.signal ?? new AbortController().signal);
-          for (const f of index.files) {
-            const entry = outputEntryOf(step.output, f);
-            if (f.compress === 'gzip') await atomicGzip(store.objectPath(f.digest), join(opts.outDir, entry.file));
-            else await atomicCopy(store.objectPath(f.digest), join(opts.outDir, entry.file));
-            outputs.push(entry);
+      let manifest: Manifest | undefined;
+      await replaceOutDir(opts.outDir, async (dir) => {
+        for (const [i, step] of p.aggregate.entries()) {
+          const out = aggregates[i]!.result.output;
+          if (step.stage.kind === 'files') {
+            // The output is a folder of files named by the stage (its index was validated as it was read).
+            await mkdir(join(dir, step.output));
+            const index = await readFilesIndex({ store }, out.digest, opts.signal ?? new AbortController().signal);
+            for (const f of index.files) {
+              const entry = outputEntryOf(step.output, f);
+              if (f.compress === 'gzip') await atomicGzip(store.objectPath(f.digest), join(dir, entry.file));
+              else await atomicCopy(store.objectPath(f.digest), join(dir, entry.file));
+              outputs.push(entry);
+            }
+          } else {
+            await atomicCopy(store.objectPath(out.digest), join(dir, step.output));
+            outputs.push({ file: step.output, digest: out.digest, size: out.bytes });
           }
-        } else {
-          await atomicCopy(store.objectPath(out.digest), join(opts.outDir, step.output));
-          outputs.push({ file: step.output, digest: out.digest, size: out.bytes });
         }
-      }
-      const body = {
-        schema: MANIFEST_SCHEMA,
-        pipeline: pipelineIdentity(withListingPin(p, list.list.listing.sha256)),
-        inputs: {
-          listing: list.list.listing,
-          segments: segments.map((s) => ({ index: s.segment.index, path: s.segment.path, size: s.fetch.output.bytes, sha256: s.fetch.output.digest })),
-        },
-        tasks,
-        outputs,
-      } as const;
-      const manifest: Manifest = { ...body, root: manifestRoot(body) };
+        const body = {
+          schema: MANIFEST_SCHEMA,
+          pipeline: pipelineIdentity(withListingPin(p, list.list.listing.sha256)),
+          inputs: {
+            listing: list.list.listing,
+            segments: segments.map((s) => ({ index: s.segment.index, path: s.segment.path, size: s.fetch.output.bytes, sha256: s.fetch.output.digest })),
+          },
+          tasks,
+          outputs,
+        } as const;
+        manifest = { ...body, root: manifestRoot(body) };
+        await atomicWrite(join(dir, 'manifest.json'), formatManifest(manifest));
+      });
       const manifestPath = join(opts.outDir, 'manifest.json');
-      await atomicWrite(manifestPath, formatManifest(manifest));
+      if (!manifest) throw new Error('Internal error: the output folder was published without a manifest');
       const run: RunRecord = {
         schema: 'reingest-run/1',
         root: manifest.root,
