@@ -31,19 +31,34 @@ export interface GcReport {
 }
 
 /**
- * Drops objects and action entries that no kept manifest references. Safe beside running writers: objects
- * are written under tmp/ and only renamed into place, and temp files younger than an hour are left alone.
+ * Drops action entries, then objects, that no kept manifest references and that nobody used within the
+ * grace period (mtime: writes and cache hits touch it, see ObjectStore.touch), so a run going on beside
+ * gc keeps what it wrote or is about to read. Entries go first: no entry ever names a removed object.
+ * Temp files older than the grace period are leftovers of killed writers.
  */
 export async function collectGarbage(
   store: ObjectStore,
   keep: { readonly objects: ReadonlySet<Digest>; readonly actions: ReadonlySet<Digest> },
-  opts: { readonly dryRun: boolean; readonly now: number },
+  opts: { readonly dryRun: boolean; readonly now: number; readonly graceMs?: number },
 ): Promise<GcReport> {
+  const grace = opts.graceMs ?? 60 * 60 * 1000;
+  const inUse = (mtimeMs: number) => opts.now - mtimeMs < grace;
+  const keepHex = new Set([...keep.actions].map(digestHex));
+  let keptActions = 0;
+  let removedActions = 0;
+  for await (const { hex, mtimeMs } of store.listActions()) {
+    if (keepHex.has(hex) || inUse(mtimeMs)) {
+      keptActions++;
+      continue;
+    }
+    removedActions++;
+    if (!opts.dryRun) await store.removeAction(hex);
+  }
   let keptObjects = 0;
   let removedObjects = 0;
   let removedBytes = 0;
-  for await (const { digest, size } of store.listObjects()) {
-    if (keep.objects.has(digest)) {
+  for await (const { digest, size, mtimeMs } of store.listObjects()) {
+    if (keep.objects.has(digest) || inUse(mtimeMs)) {
       keptObjects++;
       continue;
     }
@@ -51,17 +66,6 @@ export async function collectGarbage(
     removedBytes += size;
     if (!opts.dryRun) await store.removeObject(digest);
   }
-  const keepHex = new Set([...keep.actions].map(digestHex));
-  let keptActions = 0;
-  let removedActions = 0;
-  for await (const hex of store.listActions()) {
-    if (keepHex.has(hex)) {
-      keptActions++;
-      continue;
-    }
-    removedActions++;
-    if (!opts.dryRun) await store.removeAction(hex);
-  }
-  const removedTemp = opts.dryRun ? 0 : await store.removeStaleTemp(60 * 60 * 1000, opts.now);
+  const removedTemp = opts.dryRun ? 0 : await store.removeStaleTemp(grace, opts.now);
   return { keptObjects, removedObjects, removedBytes, keptActions, removedActions, removedTemp };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, link, unlink, readFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, link, unlink, readFile, utimes, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { StreamDigest, digestHex, isDigest, type Digest } from './digest.ts';
@@ -119,25 +119,36 @@ export class ObjectStore {
     return dest;
   }
 
-  async *listObjects(): AsyncGenerator<{ digest: Digest; size: number }> {
+  async *listObjects(): AsyncGenerator<{ digest: Digest; size: number; mtimeMs: number }> {
     const base = join(this.root, 'objects', 'sha256');
     for (const prefix of (await readdirOrEmpty(base)).sort()) {
       for (const name of (await readdirOrEmpty(join(base, prefix))).sort()) {
         const d = `sha256:${name}`;
         if (!isDigest(d)) continue;
-        const st = await stat(join(base, prefix, name));
-        yield { digest: d, size: st.size };
+        const st = await stat(join(base, prefix, name)).catch(() => null);
+        if (st) yield { digest: d, size: st.size, mtimeMs: st.mtimeMs };
       }
     }
   }
 
-  async *listActions(): AsyncGenerator<string> {
+  async *listActions(): AsyncGenerator<{ hex: string; mtimeMs: number }> {
     const base = join(this.root, 'actions');
     for (const prefix of (await readdirOrEmpty(base)).sort()) {
       for (const name of (await readdirOrEmpty(join(base, prefix))).sort()) {
-        if (/^[0-9a-f]{64}\.json$/.test(name)) yield name.slice(0, 64);
+        if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
+        const st = await stat(join(base, prefix, name)).catch(() => null);
+        if (st) yield { hex: name.slice(0, 64), mtimeMs: st.mtimeMs };
       }
     }
+  }
+
+  /**
+   * Marks an entry and its objects as in use now (their mtime): `cache gc` keeps whatever was used within
+   * its grace period, so a run that just took a cache hit does not lose the objects it is about to read.
+   */
+  async touch(keyHex: string, objects: Iterable<Digest>): Promise<void> {
+    const now = new Date();
+    for (const p of [this.actionPath(keyHex), ...[...objects].map((d) => this.objectPath(d))]) await utimes(p, now, now).catch(() => {});
   }
 
   /**

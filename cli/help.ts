@@ -97,8 +97,9 @@ Example:
   verify                re-hashes every object; corrupt ones are moved to <cache>/corrupt/ and named.
                         Exit 1 if any was corrupt.
   gc --keep M [--keep M2 ...] [--dry-run]
-                        removes objects and action entries that none of the kept manifests references,
-                        and temp files older than an hour.
+                        removes action entries, then objects, that none of the kept manifests references
+                        and that nothing wrote or used (a cache hit) within the last hour, and temp files
+                        older than an hour: safe beside running runs.
   ls                    lists objects (digest, size) and the number of action entries.
 
 Options:

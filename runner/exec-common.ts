@@ -89,6 +89,7 @@ export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boo
       return { key, hit: null };
     }
   }
+  await env.store.touch(digestHex(key), storedDigests(result));
   return { key, hit: result };
 }
 

@@ -1,12 +1,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { sha256 } from '../cache/digest.ts';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
 import { ObjectStore, ObjectWriter } from '../cache/store.ts';
-import { collect, ROOT } from './helpers.ts';
+import type { Manifest } from '../runner/manifest.ts';
+import { edgeObjects } from '../runner/task-result.ts';
+import { collect, ROOT, runCli, runJson, SAMPLE_PIPELINE } from './helpers.ts';
 
 /** A fresh cache in this test's own temp dir. */
 async function store(t: { testdir(): string }): Promise<ObjectStore> {
@@ -88,10 +90,13 @@ t.test('gc keeps what is referenced and drops the rest', async (t) => {
   const keepKey = sha256('k1');
   await s.writeActionOnce(keepKey.slice(7), '{}');
   await s.writeActionOnce(sha256('k2').slice(7), '{}');
-  const dry = await collectGarbage(s, { objects: new Set([keep.digest]), actions: new Set([keepKey]) }, { dryRun: true, now: Date.now() });
+  const young = await collectGarbage(s, { objects: new Set([keep.digest]), actions: new Set([keepKey]) }, { dryRun: false, now: Date.now() });
+  t.match(young, { removedObjects: 0, removedActions: 0 }, 'nothing used within the grace period (an hour) is removed: a run beside gc may need it');
+  const later = Date.now() + 2 * 3600_000;
+  const dry = await collectGarbage(s, { objects: new Set([keep.digest]), actions: new Set([keepKey]) }, { dryRun: true, now: later });
   t.equal(dry.removedObjects, 1);
   t.ok(await s.has(drop.digest), 'dry run removes nothing');
-  const r = await collectGarbage(s, { objects: new Set([keep.digest]), actions: new Set([keepKey]) }, { dryRun: false, now: Date.now() });
+  const r = await collectGarbage(s, { objects: new Set([keep.digest]), actions: new Set([keepKey]) }, { dryRun: false, now: later });
   t.match(r, { keptObjects: 1, removedObjects: 1, removedBytes: 4, keptActions: 1, removedActions: 1 });
   t.ok(await s.has(keep.digest));
   t.notOk(await s.has(drop.digest));
@@ -132,4 +137,24 @@ t.test('short writes are written to the end; a full disk or a lying write publis
   await t.rejects(liar.w.commit(), { code: 'ENOSPC', message: /holds 0 of the 20 bytes/ }, 'a write that claims bytes it did not write');
   t.notOk(await s.has(sha256(other)));
   t.notOk(existsSync(liar.tmp));
+});
+
+t.test('a cache hit marks its entry and objects as used now, so gc beside a run keeps them', async (t) => {
+  const dir = t.testdir();
+  const cache = join(dir, 'c');
+  const made = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'o'), '--json'])).stdout);
+  const s = new ObjectStore(cache);
+  const dayAgo = new Date(Date.now() - 24 * 3600_000);
+  for await (const o of s.listObjects()) await utimes(s.objectPath(o.digest), dayAgo, dayAgo);
+  for await (const a of s.listActions()) await utimes(s.actionPath(a.hex), dayAgo, dayAgo);
+  const before = await collectGarbage(s, { objects: new Set(), actions: new Set() }, { dryRun: true, now: Date.now() });
+  t.ok(before.removedObjects > 0 && before.removedActions > 0, 'a day old and unreferenced: gc would remove them');
+  t.equal((await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'o'), '--json'])).code, 0);
+  const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
+  const named = new Set(m.tasks.flatMap((x) => [x.output, ...x.edges].flatMap(edgeObjects)));
+  const after = await collectGarbage(s, { objects: new Set(), actions: new Set() }, { dryRun: true, now: Date.now() });
+  t.match(after, { removedActions: 0, keptActions: m.tasks.length }, 'every entry the rerun hit is in use');
+  let young = 0;
+  for await (const o of s.listObjects()) if (named.has(o.digest) && Date.now() - o.mtimeMs < 60_000) young++;
+  t.equal(young, named.size, `every object the manifest names was touched by the cached rerun (${named.size})`);
 });
