@@ -95,7 +95,9 @@ Example:
   cache: `reingest cache <verify|gc|ls> [options]
 
   verify                re-hashes every object; corrupt ones are moved to <cache>/corrupt/ and named.
-                        Exit 1 if any was corrupt.
+                        Then checks every action entry: refused ones (runner/task-result.ts) and dangling
+                        ones (naming an object the cache lacks) are named and removed.
+                        Exit 1 if anything was corrupt, refused or dangling.
   gc --keep M [--keep M2 ...] [--dry-run]
                         removes action entries, then objects, that none of the kept manifests references
                         and that nothing wrote or used (a cache hit) within the last hour, and temp files

@@ -27,6 +27,7 @@ import { renderReport } from './report-html.ts';
 import { checkShards, isDirectory, isFile, tokenizeStdin } from './tokens.ts';
 import { cmdAttest, cmdCompare, cmdVerify, runOf } from './prove.ts';
 import { readManifestFile } from '../runner/manifest-read.ts';
+import { auditEntries } from '../runner/cache-audit.ts';
 import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
 import { k8sManifests, slurmScript, submitOptions } from './submit.ts';
 
@@ -368,12 +369,16 @@ async function cmdCache(args: string[], io: Io): Promise<number> {
   const sub = positionals[0];
   if (sub === 'verify') {
     const report = await verifyStore(store);
-    if (values.json) io.stdout.write(`${JSON.stringify({ cache: store.root, ...report })}\n`);
+    // Entries after objects: an entry naming an object just quarantined is dangling now.
+    const entries = await auditEntries(store);
+    if (values.json) io.stdout.write(`${JSON.stringify({ cache: store.root, ...report, entries })}\n`);
     else {
       for (const c of report.corrupt) io.stdout.write(`CORRUPT ${c.digest} (bytes hash to ${c.found}), moved to ${c.movedTo}\n`);
-      io.stdout.write(`${report.checked} objects (${report.bytes} bytes) checked in ${store.root}, ${report.corrupt.length} corrupt\n`);
+      for (const r of entries.refused) io.stdout.write(`REFUSED entry ${r.key}: ${r.problem}; removed\n`);
+      for (const d of entries.dangling) io.stdout.write(`DANGLING entry ${d.key}: names ${d.missing.length} object(s) not in the cache (${d.missing[0]}${d.missing.length > 1 ? ', ...' : ''}); removed\n`);
+      io.stdout.write(`${report.checked} objects (${report.bytes} bytes) checked in ${store.root}, ${report.corrupt.length} corrupt; ${entries.checked} action entries, ${entries.refused.length} refused, ${entries.dangling.length} dangling\n`);
     }
-    return report.corrupt.length === 0 ? EXIT.ok : EXIT.failed;
+    return report.corrupt.length === 0 && entries.refused.length === 0 && entries.dangling.length === 0 ? EXIT.ok : EXIT.failed;
   }
   if (sub === 'gc') {
     const keepFiles = values.keep ?? [];

@@ -12,7 +12,7 @@ import { RecordIndex, RecordIndexBuilder } from './record-index.ts';
 import type { Acquire } from './slots.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { SegmentInput, SegmentRef, StageContext } from './stage.ts';
-import { edgeObjects, isRefused, parseTaskResult, type Edge, type TaskResult } from './task-result.ts';
+import { isRefused, parseTaskResult, storedDigests, type Edge, type TaskResult } from './task-result.ts';
 
 /** Typed events for progress displays and NDJSON consumers. */
 export type RunEvent =
@@ -93,10 +93,6 @@ export async function lookup(env: ExecEnv, pre: KeyPreimage, opts: { verify: boo
   return { key, hit: result };
 }
 
-/** Every stored object a task made: its output and, for multi-file outputs, each file. */
-function storedDigests(result: TaskResult): Set<Digest> {
-  return new Set([result.output, ...result.edges].flatMap(edgeObjects));
-}
 
 /**
  * A local miss asks the remote. Its entry counts only if every object it names arrives and hashes to its

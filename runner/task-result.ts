@@ -32,6 +32,11 @@ export function edgeObjects(e: Edge): Digest[] {
   return [...(e.stored ? [e.digest] : []), ...(e.recordIndex ? [e.recordIndex] : []), ...(e.exclusions ? [e.exclusions] : [])];
 }
 
+/** Every stored object a task made: its output, each file of a multi-file output, record indexes, exclusions. */
+export function storedDigests(result: TaskResult): Set<Digest> {
+  return new Set([result.output, ...result.edges].flatMap(edgeObjects));
+}
+
 /** What the action index holds for a task key. Deterministic: it is replayed on every cache hit. */
 export interface TaskResult {
   readonly schema: 'reingest-action/1';

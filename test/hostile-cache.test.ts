@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { digestHex, type Digest } from '../cache/digest.ts';
@@ -73,4 +73,19 @@ t.test('a self-consistent forged files index whose names climb out of --out is a
   t.equal(r.code, 1, r.stderr);
   t.match(r.stderr, /REINGEST_E_CACHE_CORRUPT: files index sha256:[0-9a-f]{64}: expected .* plain file names/);
   t.notOk(existsSync(join(dir, 'sub', 'escaped')) || existsSync(join(dir, 'escaped')) || existsSync(join(out, 'escaped')), 'no file written outside the output folder');
+});
+
+t.test('cache verify names and removes entries that are refused or name objects the cache lacks', async (t) => {
+  const dir = t.testdir();
+  const { cache, m, store, entryOf } = await sampleInCache(dir);
+  const chain = m.tasks.find((x) => x.id === 'segment:3')!;
+  await rm(store.objectPath(chain.output.digest));
+  await writeFile(entryOf('segment:4'), '{"schema":"reingest-action/1"}');
+  const v = await runCli(['cache', 'verify', '--cache', cache]);
+  t.equal(v.code, 1);
+  t.match(v.stdout, new RegExp(`DANGLING entry ${chain.key}: names 1 object\\(s\\) not in the cache \\(${chain.output.digest}\\); removed`));
+  t.match(v.stdout, /REFUSED entry sha256:[0-9a-f]{64}: key: expected sha256:[0-9a-f]{64}; removed/);
+  t.match(v.stdout, /1 refused, 1 dangling/);
+  t.equal((await runCli(['cache', 'verify', '--cache', cache])).code, 0, 'clean afterwards');
+  t.equal(runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', cache, '--out', join(dir, 'o2'), '--json'])).stdout).root, SAMPLE_ROOT);
 });
