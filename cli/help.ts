@@ -98,10 +98,11 @@ Example:
                         Then checks every action entry: refused ones (runner/task-result.ts) and dangling
                         ones (naming an object the cache lacks) are named and removed.
                         Exit 1 if anything was corrupt, refused or dangling.
-  gc --keep M [--keep M2 ...] [--dry-run]
+  gc --keep M [--keep M2 ...] [--dry-run] [--grace SECONDS]
                         removes action entries, then objects, that none of the kept manifests references
-                        and that nothing wrote or used (a cache hit) within the last hour, and temp files
-                        older than an hour: safe beside running runs.
+                        and that nothing wrote or used (a cache hit) within the grace period (default 3600
+                        s), and temp files older than it: safe beside running runs (with no run going on,
+                        --grace 0 removes everything unreferenced).
   ls                    lists objects (digest, size) and the number of action entries.
 
 Options:

@@ -362,7 +362,7 @@ async function cmdPlan(args: string[], io: Io): Promise<number> {
 }
 
 async function cmdCache(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, { ...COMMON, keep: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } }, 'cache');
+  const { values, positionals } = parse(args, { ...COMMON, keep: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' }, grace: { type: 'string' } }, 'cache');
   if (values.help || positionals.length === 0) return help(io, 'cache', positionals.length === 0 && !values.help);
   const store = new ObjectStore(cacheDir(values.cache, io.env));
   await store.init();
@@ -385,7 +385,9 @@ async function cmdCache(args: string[], io: Io): Promise<number> {
     if (keepFiles.length === 0) throw new UsageError('cache gc: expected at least one --keep MANIFEST (gc drops everything no kept manifest references)');
     const keep = { objects: new Set<Digest>(), actions: new Set<Digest>() };
     for (const f of keepFiles) addManifestRefs(await readManifestFile(f, '--keep'), keep);
-    const report = await collectGarbage(store, keep, { dryRun: values['dry-run'] ?? false, now: Date.now() });
+    const grace = values.grace ?? '3600';
+    if (!/^\d{1,9}$/.test(grace)) throw new UsageError(`--grace: expected a number of seconds, got ${JSON.stringify(values.grace)}`);
+    const report = await collectGarbage(store, keep, { dryRun: values['dry-run'] ?? false, now: Date.now(), graceMs: Number(grace) * 1000 });
     if (values.json) io.stdout.write(`${JSON.stringify({ cache: store.root, dryRun: values['dry-run'] ?? false, ...report })}\n`);
     else io.stdout.write(`${values['dry-run'] ? 'would remove' : 'removed'} ${report.removedObjects} objects (${report.removedBytes} bytes) and ${report.removedActions} action entries; kept ${report.keptObjects} objects, ${report.keptActions} actions\n`);
     return EXIT.ok;

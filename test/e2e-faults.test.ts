@@ -153,10 +153,12 @@ t.test('cache gc keeps what a manifest references and drops the rest', async (t)
   const other = join(dir, 'other.json');
   await writeFile(other, JSON.stringify({ ...sample, name: 'other', mirror: { localDir: join(ROOT, 'sample') }, segment: [...sample.segment.slice(0, 3), { stage: 'length-filter', params: { minChars: 5000 } }] }));
   t.equal((await runCli(['run', other, '--cache', cache, '--out', join(dir, 'other')])).code, 0);
-  const dry = await runCli(['cache', 'gc', '--cache', cache, '--keep', run.manifest, '--dry-run', '--json']);
+  const young = JSON.parse((await runCli(['cache', 'gc', '--cache', cache, '--keep', run.manifest, '--dry-run', '--json'])).stdout);
+  t.match(young, { removedObjects: 0, removedActions: 0 }, 'within the grace period (an hour) nothing is garbage: a run may be using it');
+  const dry = await runCli(['cache', 'gc', '--cache', cache, '--keep', run.manifest, '--dry-run', '--grace', '0', '--json']);
   const d = JSON.parse(dry.stdout);
   t.ok(d.removedObjects > 0 && d.removedActions > 0, 'the other pipeline\'s entries are garbage');
-  const gc = JSON.parse((await runCli(['cache', 'gc', '--cache', cache, '--keep', run.manifest, '--json'])).stdout);
+  const gc = JSON.parse((await runCli(['cache', 'gc', '--cache', cache, '--keep', run.manifest, '--grace', '0', '--json'])).stdout);
   t.equal(gc.removedObjects, d.removedObjects);
   const rerun = runJson((await runCli(['run', pipeline, '--cache', cache, '--out', join(dir, 'out'), '--json'])).stdout);
   t.equal(rerun.tasksRun, 0, 'everything the kept manifest needs is still cached');
