@@ -131,14 +131,14 @@ export async function loadPipeline(file: string, registry: StageRegistry): Promi
  * segment are pinned to their recorded digests.
  */
 function rerunnable(m: Manifest, registry: StageRegistry, file: string, baseDir: string): ResolvedPipeline {
-  const { spec, versions, pins, listing } = specFromManifest(m);
+  const { spec, versions, pins } = specFromManifest(m);
   for (const [name, version] of versions) {
     const have = registry[name]?.version;
     if (have !== undefined && have !== version) {
       throw new ReingestError('REINGEST_E_STAGE_VERSION', `${file}: the manifest was made with stage ${name} version ${version}, this reingest has version ${have}; rerun it with a reingest whose stage ${name} is at version ${version}`, { where: file });
     }
   }
-  const resolved = withListingPin(resolvePipeline(spec, registry, baseDir), listing);
+  const resolved = withListingPin(resolvePipeline(spec, registry, baseDir), m.inputs.listing.sha256);
   const diff = firstDifference(pipelineIdentity(resolved), m.pipeline, 'pipeline');
   if (diff) {
     throw new ReingestError('REINGEST_E_MANIFEST_TAMPERED', `${file}: ${diff.field}: the manifest records ${diff.b}, but its stages read as ${diff.a}; the recipe was edited by hand (params and keyParams must agree), get the manifest again from its publisher`, { where: `${file}:${diff.field}` });
