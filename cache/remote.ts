@@ -3,27 +3,44 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { digestHex, type Digest } from './digest.ts';
 import { ReingestError } from './errors.ts';
+import { RemoteTrust, type RemoteTrustConfig } from './signing.ts';
 import { ACTION_MAX_BYTES, type ObjectStore } from './store.ts';
 
 /**
  * A shared cache over HTTP for clusters without a shared filesystem, in Bazel's HTTP cache layout:
  *
  *   GET/PUT /cas/<sha256 hex>   objects, named by the sha256 of their bytes
- *   GET/PUT /ac/<key hex>       action entries (task key -> result JSON)
+ *   GET/PUT /ac/<key hex>       action entries (task key -> result JSON), signed (signing.ts)
  *
  * so nginx with WebDAV PUT, bazel-remote or an object store behind HTTP can serve it. The remote is never
- * trusted: every downloaded object is re-hashed before it enters the local store, and an action entry
- * counts only when all of its objects can be fetched and verified. Objects go up before their action
- * entry, so a reader never finds an entry whose objects are not there yet. Action entries are create-only:
- * upload to a temporary name, then WebDAV `MOVE` with `Overwrite: F` (atomic on nginx); servers without
- * MOVE get a `PUT` with `If-None-Match: *`. A different entry already there is returned to the caller,
- * which reports nondeterminism; it is never overwritten.
+ * trusted: every downloaded object is re-hashed before it enters the local store (and may not be longer
+ * than the entry declares), and an action entry counts only when signed by a trusted key (or the user
+ * chose to believe this remote) and all of its objects can be fetched and verified. Objects go up before
+ * their action entry, so a reader never finds an entry whose objects are not there yet. Action entries are
+ * create-only: upload to a temporary name, then WebDAV `MOVE` with `Overwrite: F` (atomic on nginx);
+ * servers without MOVE get a `PUT` with `If-None-Match: *`. A different trusted entry already there is
+ * returned to the caller, which reports nondeterminism; it is never overwritten.
  *
  * A remote that fails (down, 5xx, timeouts) is a cache miss and a warning, never a failed run.
  */
 export interface RemoteLog {
   warn(obj: object, msg?: string): void;
 }
+
+/** Where the remote is and whom to believe: one plain value, built by the CLI, passed to worker threads as is. */
+export interface RemoteCacheConfig {
+  readonly url: string;
+  readonly trust: RemoteTrustConfig;
+}
+
+/** An entry already on the remote: its action entry line, and whether its signature lets it be believed. */
+export interface ExistingEntry {
+  readonly entry: string | null;
+  readonly trusted: boolean;
+}
+
+/** Room for the signature line after an entry of at most ACTION_MAX_BYTES. */
+const SIGNATURE_ROOM = 1024;
 
 export class RemoteCacheError extends ReingestError {
   constructor(message: string) {
@@ -34,13 +51,18 @@ export class RemoteCacheError extends ReingestError {
 export class HttpRemoteCache {
   readonly base: URL;
   readonly #timeoutMs: number;
+  readonly #trust: RemoteTrust;
   /** After a connection-level failure the remote is left alone for the rest of the run: one warning, no storm. */
   #down = false;
+  /** Problems already warned about once (unsigned, untrusted signer): further ones are not repeated. */
+  readonly #warned = new Set<string>();
 
-  constructor(base: string, opts: { timeoutMs?: number } = {}) {
+  constructor(config: RemoteCacheConfig, opts: { timeoutMs?: number } = {}) {
+    const base = config.url;
     this.base = new URL(base.endsWith('/') ? base : `${base}/`);
     if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new RemoteCacheError(`--remote-cache: expected an http(s):// URL, got ${base}`);
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#trust = new RemoteTrust(config.trust);
   }
 
   #url(path: string): string {
@@ -59,8 +81,32 @@ export class HttpRemoteCache {
     return res;
   }
 
-  /** The action entry's text, or null when there is none (or the remote cannot be reached). */
+  /**
+   * The action entry filed under the key when the remote has one that may be believed (signed by a trusted
+   * key, or unsigned on a remote the user chose to trust); else null, and a warning says why.
+   */
   async getAction(keyHex: string, log: RemoteLog, signal?: AbortSignal): Promise<string | null> {
+    const stored = await this.#getStored(keyHex, log, signal);
+    if (stored === null) return null;
+    const opened = this.#trust.open(stored);
+    if (opened.trusted) return opened.entry;
+    this.#warnRefused(keyHex, opened.signer, opened.problem, log);
+    return null;
+  }
+
+  #warnRefused(keyHex: string, signer: string | null, problem: string, log: RemoteLog): void {
+    // Unsigned and unknown-signer entries are a setup matter: said once. A bad signature is said every time.
+    const kind = problem.startsWith('its signature') ? null : signer === null ? 'unsigned' : `untrusted ${signer}`;
+    if (kind !== null && this.#warned.has(kind)) return;
+    if (kind !== null) this.#warned.add(kind);
+    log.warn(
+      { remote: this.base.origin, key: keyHex, problem, ...(kind !== null ? { repeats: 'not repeated for further entries this run' } : {}) },
+      'remote cache: action entry not believed; treating as a miss (sign uploads with --remote-cache-key, trust keys with --trusted-keys, or pass --trust-remote)',
+    );
+  }
+
+  /** The stored text under ac/<key>, or null when there is none (or the remote cannot be reached). */
+  async #getStored(keyHex: string, log: RemoteLog, signal?: AbortSignal): Promise<string | null> {
     if (this.#down) return null;
     try {
       const res = await this.#call('GET', `ac/${keyHex}`, signal ? { signal } : {});
@@ -79,7 +125,7 @@ export class HttpRemoteCache {
       for await (const chunk of res.body) {
         parts.push(chunk as Buffer);
         size += (chunk as Buffer).length;
-        if (size > ACTION_MAX_BYTES) {
+        if (size > ACTION_MAX_BYTES + SIGNATURE_ROOM) {
           res.body.destroy();
           break;
         }
@@ -94,9 +140,10 @@ export class HttpRemoteCache {
 
   /**
    * Downloads an object into the local store, re-hashing it on the way. Returns false (a miss) when the
-   * remote lacks it or serves bytes that hash to something else.
+   * remote lacks it, serves more than `maxBytes` (the size its entry declares: the download stops there) or
+   * serves bytes that hash to something else.
    */
-  async fetchObject(digest: Digest, store: ObjectStore, log: RemoteLog, signal?: AbortSignal): Promise<boolean> {
+  async fetchObject(digest: Digest, maxBytes: number, store: ObjectStore, log: RemoteLog, signal?: AbortSignal): Promise<boolean> {
     let writer;
     if (this.#down) return false;
     try {
@@ -107,7 +154,17 @@ export class HttpRemoteCache {
         return false;
       }
       writer = await store.createWriter();
-      for await (const chunk of res.body) await writer.write(chunk as Buffer);
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > maxBytes) {
+          res.body.destroy();
+          await writer.abort();
+          log.warn({ remote: this.base.origin, digest, declared: maxBytes }, 'remote cache served an object longer than its entry declares; download stopped, ignored');
+          return false;
+        }
+        await writer.write(chunk as Buffer);
+      }
       const done = await writer.commitExpecting(digest);
       writer = undefined;
       if (!done.ok) log.warn({ remote: this.base.origin, expected: digest, found: done.found }, 'remote cache served an object whose bytes do not match its name; ignored');
@@ -142,14 +199,16 @@ export class HttpRemoteCache {
   }
 
   /**
-   * Publishes an action entry unless one exists. Returns `{ created }`, or the existing text when another
-   * writer got there first, or `{ failed }` when the remote could not be written.
+   * Publishes an action entry, signed with this node's key if it has one, unless an entry exists. Returns
+   * `{ created }`, or the entry already there (and whether it is believed) when another writer got there
+   * first, or `{ failed }` when the remote could not be written.
    */
-  async putActionOnce(keyHex: string, text: string, log: RemoteLog, signal?: AbortSignal): Promise<{ created: true } | { existing: string } | { failed: true }> {
+  async putActionOnce(keyHex: string, entry: string, log: RemoteLog, signal?: AbortSignal): Promise<{ created: true } | { existing: ExistingEntry } | { failed: true }> {
     const opt = signal ? { signal } : {};
     if (this.#down) return { failed: true };
+    const text = this.#trust.seal(entry);
     try {
-      const existing = await this.getAction(keyHex, log, signal);
+      const existing = await this.#existing(keyHex, log, signal);
       if (existing !== null) return { existing };
       const tmp = `ac/tmp/${keyHex}.${randomBytes(6).toString('hex')}`;
       const put = await this.#call('PUT', tmp, { body: text, headers: { 'content-type': 'application/json' }, ...opt });
@@ -160,7 +219,7 @@ export class HttpRemoteCache {
         if (move.statusCode === 201 || move.statusCode === 204) return { created: true };
         if (move.statusCode === 412) {
           await this.#delete(tmp, opt);
-          const other = await this.getAction(keyHex, log, signal);
+          const other = await this.#existing(keyHex, log, signal);
           return other === null ? { failed: true } : { existing: other };
         }
         await this.#delete(tmp, opt);
@@ -170,7 +229,7 @@ export class HttpRemoteCache {
       await direct.body.dump();
       if (direct.statusCode >= 200 && direct.statusCode < 300) return { created: true };
       if (direct.statusCode === 412) {
-        const other = await this.getAction(keyHex, log, signal);
+        const other = await this.#existing(keyHex, log, signal);
         return other === null ? { failed: true } : { existing: other };
       }
       log.warn({ remote: this.base.origin, key: keyHex, status: direct.statusCode }, 'remote cache: action upload refused');
@@ -180,6 +239,13 @@ export class HttpRemoteCache {
       this.#unreachable(err, log);
       return { failed: true };
     }
+  }
+
+  async #existing(keyHex: string, log: RemoteLog, signal?: AbortSignal): Promise<ExistingEntry | null> {
+    const stored = await this.#getStored(keyHex, log, signal);
+    if (stored === null) return null;
+    const opened = this.#trust.open(stored);
+    return { entry: opened.entry, trusted: opened.trusted };
   }
 
   #unreachable(err: unknown, log: RemoteLog): void {

@@ -68,7 +68,13 @@ Options:
                         depend on task completion order)
   --remote-cache URL    also use a shared HTTP cache (Bazel layout: URL/ac/<key>, URL/cas/<sha256>;
                         nginx WebDAV, bazel-remote); every download is re-hashed, entries are
-                        create-only; default $REINGEST_REMOTE_CACHE
+                        create-only; default $REINGEST_REMOTE_CACHE. Its entries count only when signed
+                        by a trusted key (else a miss and a warning):
+  --remote-cache-key FILE  sign this node's uploads with FILE (\`reingest cache keygen FILE\`) and trust
+                        its signatures; the nodes of one cluster share it; default $REINGEST_REMOTE_CACHE_KEY
+  --trusted-keys FILE   also trust the public keys in FILE (one ed25519:... a line, from FILE.pub);
+                        default $REINGEST_TRUSTED_KEYS
+  --trust-remote        believe unsigned entries too: whoever can write to the remote decides the data
   --shard K/N           run only shard K of N (segments at list positions p with p mod N = K) into the
                         shared cache; also read from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
                         JOB_COMPLETION_INDEX with REINGEST_SHARDS; then \`reingest merge\`
@@ -92,7 +98,7 @@ Options:
 Example:
   reingest plan pipelines/sample.ts
 `,
-  cache: `reingest cache <verify|gc|ls> [options]
+  cache: `reingest cache <verify|gc|ls|keygen> [options]
 
   verify                re-hashes every object; corrupt ones are moved to <cache>/corrupt/ and named.
                         Then checks every action entry: refused ones (runner/task-result.ts) and dangling
@@ -104,6 +110,8 @@ Example:
                         s), and temp files older than it: safe beside running runs (with no run going on,
                         --grace 0 removes everything unreferenced).
   ls                    lists objects (digest, size) and the number of action entries.
+  keygen FILE           a new Ed25519 key for signing remote cache entries: the private key in FILE
+                        (mode 0600, never overwritten), its public key in FILE.pub, also printed.
 
 Options:
   --cache DIR   --json   --log-level LEVEL
@@ -248,7 +256,7 @@ the root is stated, and dependency URIs name Common Crawl.
 Example:
   reingest attest out/sample/manifest.json > statement.json
 `,
-  merge: `reingest merge <pipeline> [--cache DIR] [--out DIR] [--json]
+  merge: `reingest merge <pipeline> [--cache DIR] [--out DIR] [--json] [--remote-cache URL ...]
 
 Run after every shard of a split (\`reingest run --shard K/N\`) finished into the shared cache: every
 segment chain must be a cache hit (a missing one is named, with what to do); the whole-run steps (dedup)

@@ -30,6 +30,7 @@ import { readManifestFile } from '../runner/manifest-read.ts';
 import { auditEntries } from '../runner/cache-audit.ts';
 import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
 import { k8sManifests, slurmScript, submitOptions } from './submit.ts';
+import { keygen, REMOTE, remoteCache, type RemoteFlags } from './remote-options.ts';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
@@ -52,8 +53,6 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const REMOTE = { 'remote-cache': { type: 'string' } } as const;
-
 /** The stage registry as worker threads load it (the runner names no stage). */
 const REGISTRY = { url: new URL('../stages/index.ts', import.meta.url).href, exportName: 'builtinStages' };
 
@@ -63,14 +62,6 @@ function workersOption(flag: string | undefined, conc: number): { workers?: { co
   const count = flag === 'auto' ? conc : /^\d+$/.test(flag) ? Number(flag) : NaN;
   if (!Number.isInteger(count) || count > 256) throw new UsageError(`--workers: expected a number of threads from 0 to 256 or "auto", got ${JSON.stringify(flag)}`);
   return count > 0 ? { workers: { count, registry: REGISTRY } } : {};
-}
-
-/** --remote-cache URL, else $REINGEST_REMOTE_CACHE: a shared HTTP cache (Bazel layout). */
-function remoteCache(flag: string | undefined, env: NodeJS.ProcessEnv): { remoteCache?: string } {
-  const url = flag ?? (env.REINGEST_REMOTE_CACHE || undefined);
-  if (url === undefined) return {};
-  if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--remote-cache: expected an http:// or https:// URL, got ${JSON.stringify(url)}`);
-  return { remoteCache: url };
 }
 
 /** Entry point: returns the exit status instead of exiting, so tests can call it in-process. */
@@ -292,7 +283,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
   const pipeline = await load(file, values);
   const shard = parseShard(values.shard, io.env);
   if (shard) {
-    const s = await runShard(pipeline, shard, { cacheDir: cacheDir(values.cache, io.env), concurrency: conc, signal: io.signal, log, toolVersion: VERSION, ...remoteCache(values['remote-cache'], io.env), ...workersOption(values.workers, conc) });
+    const s = await runShard(pipeline, shard, { cacheDir: cacheDir(values.cache, io.env), concurrency: conc, signal: io.signal, log, toolVersion: VERSION, ...remoteCache(values, io.env), ...workersOption(values.workers, conc) });
     const cached = s.segments.filter((x) => x.cached).length;
     io.stdout.write(values.json ? `${JSON.stringify(s)}\n` : `shard ${shard.index}/${shard.count}: ${s.segments.length} segments (${cached} already cached) published to the cache; run \`reingest merge\` when every shard is done\n`);
     return EXIT.ok;
@@ -302,7 +293,7 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
 
 async function runAndReport(
   pipeline: ResolvedPipeline,
-  values: { cache?: string | undefined; out?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; shuffle?: string | undefined; events?: string | undefined; 'remote-cache'?: string | undefined; workers?: string | undefined },
+  values: { cache?: string | undefined; out?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; shuffle?: string | undefined; events?: string | undefined; workers?: string | undefined } & RemoteFlags,
   io: Io,
   conc: number,
   log: ReturnType<typeof logger>,
@@ -327,7 +318,7 @@ async function runAndReport(
       emit,
       ...(values.shuffle === undefined ? {} : { shuffleSeed: seedFlag(values.shuffle) }),
       requireCachedSegments: merge,
-      ...remoteCache(values['remote-cache'], io.env),
+      ...remoteCache(values, io.env),
       ...workersOption(values.workers, conc),
     });
   } finally {
@@ -364,6 +355,12 @@ async function cmdPlan(args: string[], io: Io): Promise<number> {
 async function cmdCache(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, { ...COMMON, keep: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' }, grace: { type: 'string' } }, 'cache');
   if (values.help || positionals.length === 0) return help(io, 'cache', positionals.length === 0 && !values.help);
+  if (positionals[0] === 'keygen') {
+    if (positionals.length !== 2) throw new UsageError(`cache keygen: expected one FILE for the new private key, got ${positionals.length - 1}. See \`reingest cache --help\``);
+    const id = await keygen(positionals[1]!);
+    io.stdout.write(values.json ? `${JSON.stringify({ key: positionals[1], publicKey: id })}\n` : `${id}\n`);
+    return EXIT.ok;
+  }
   const store = new ObjectStore(cacheDir(values.cache, io.env));
   await store.init();
   const sub = positionals[0];
@@ -404,7 +401,7 @@ async function cmdCache(args: string[], io: Io): Promise<number> {
     }
     return EXIT.ok;
   }
-  throw new UsageError(`cache: expected verify, gc or ls, got ${JSON.stringify(sub)}. See \`reingest cache --help\``);
+  throw new UsageError(`cache: expected verify, gc, ls or keygen, got ${JSON.stringify(sub)}. See \`reingest cache --help\``);
 }
 
 function addManifestRefs(m: Manifest, keep: { objects: Set<Digest>; actions: Set<Digest> }): void {

@@ -12,7 +12,7 @@ import { RecordIndex, RecordIndexBuilder } from './record-index.ts';
 import type { Acquire } from './slots.ts';
 import type { ResolvedStep } from './spec.ts';
 import type { SegmentInput, SegmentRef, StageContext } from './stage.ts';
-import { isRefused, parseTaskResult, storedDigests, type Edge, type TaskResult } from './task-result.ts';
+import { declaredSizes, isRefused, parseTaskResult, storedDigests, type Edge, type TaskResult } from './task-result.ts';
 
 /** Typed events for progress displays and NDJSON consumers. */
 export type RunEvent =
@@ -107,8 +107,8 @@ async function pullFromRemote(env: ExecEnv, key: Digest): Promise<string | null>
     env.log.warn({ key, remote: remote.base.origin, problem: result.refused }, 'remote cache: action entry refused; treating as a miss');
     return null;
   }
-  for (const d of storedDigests(result)) {
-    if (!(await env.store.has(d)) && !(await remote.fetchObject(d, env.store, env.log))) {
+  for (const [d, maxBytes] of declaredSizes(result)) {
+    if (!(await env.store.has(d)) && !(await remote.fetchObject(d, maxBytes, env.store, env.log))) {
       env.log.warn({ key, missing: d, remote: remote.base.origin }, 'remote cache: an object of the action entry is missing or corrupt; treating as a miss');
       return null;
     }
@@ -145,9 +145,15 @@ async function pushToRemote(env: ExecEnv, remote: HttpRemoteCache, result: TaskR
   // Objects first: an entry must never be visible before the objects it names.
   for (const d of storedDigests(result)) if (!(await remote.putObject(d, env.store, env.log))) return;
   const put = await remote.putActionOnce(digestHex(result.key), text, env.log);
-  if (!('existing' in put) || put.existing === text) return;
-  const other = accepted(parseTaskResult(put.existing, result.key));
-  if (!other || other.output.digest !== result.output.digest) throw conflict(taskId, result.key, `the remote cache ${remote.base.origin}`, other, result.output.digest);
+  if (!('existing' in put) || put.existing.entry === text) return;
+  const other = put.existing.entry === null ? null : accepted(parseTaskResult(put.existing.entry, result.key));
+  if (other?.output.digest === result.output.digest) return;
+  // Only a believed entry can prove nondeterminism; anyone may write an unbelieved one, so it is only noted.
+  if (!put.existing.trusted) {
+    env.log.warn({ key: result.key, remote: remote.base.origin, theirs: other?.output.digest ?? null, ours: result.output.digest }, 'remote cache holds an unbelieved entry with another result for this key; ours is not published');
+    return;
+  }
+  throw conflict(taskId, result.key, `the remote cache ${remote.base.origin}`, other, result.output.digest);
 }
 
 /**

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Digest } from '../cache/digest.ts';
-import { HttpRemoteCache } from '../cache/remote.ts';
+import { HttpRemoteCache, type RemoteCacheConfig } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { isReingestError, ReingestError } from './errors.ts';
 import { guard } from './exec-common.ts';
@@ -42,7 +42,7 @@ export interface RunOptions {
   /** Merge mode: fail instead of computing a segment chain that no shard put in the cache. */
   readonly requireCachedSegments?: boolean;
   /** Base URL of a shared HTTP cache (Bazel's /ac + /cas layout). */
-  readonly remoteCache?: string;
+  readonly remoteCache?: RemoteCacheConfig;
   /**
    * Run segment chains on this many worker threads (0: on the main thread). Workers load the stages from
    * `registry` (a module URL and export name): the runner itself names no stage.

@@ -2,6 +2,7 @@ import { isDigest, type Digest } from '../cache/digest.ts';
 import { ACTION_MAX_BYTES } from '../cache/store.ts';
 import type { StageCounters } from './counters.ts';
 import { edgeProblem } from './edge-check.ts';
+import { ENTRY as RECORD_INDEX_ENTRY } from './record-index.ts';
 import { taskKey, type KeyPreimage } from './keys.ts';
 
 /** The digest of one DAG edge: the bytes (or canonical record frames) that crossed a stage boundary. */
@@ -36,6 +37,28 @@ export function edgeObjects(e: Edge): Digest[] {
 export function storedDigests(result: TaskResult): Set<Digest> {
   return new Set([result.output, ...result.edges].flatMap(edgeObjects));
 }
+
+/**
+ * The most bytes each stored object of a task can have, as its entry declares: a stored edge its `bytes`,
+ * a record index 36 bytes a record; an exclusions list (whose size the entry does not state) no more than
+ * every edge of the task together, as its documents' ids and URLs came from those records. A download
+ * longer than this is refused before it fills a disk.
+ */
+export function declaredSizes(result: TaskResult): Map<Digest, number> {
+  const edges = [result.output, ...result.edges];
+  const all = edges.reduce((n, e) => n + e.bytes, 0);
+  const sizes = new Map<Digest, number>();
+  const atMost = (d: Digest, n: number) => sizes.set(d, Math.max(n, sizes.get(d) ?? 0));
+  for (const e of edges) {
+    if (e.stored) atMost(e.digest, e.bytes);
+    if (e.recordIndex) atMost(e.recordIndex, (e.records ?? 0) * RECORD_INDEX_ENTRY);
+    if (e.exclusions) atMost(e.exclusions, Math.max(all, EXCLUSIONS_FLOOR));
+  }
+  return sizes;
+}
+
+/** Room for an exclusions list of a task whose edges are small (a few drops of long URLs). */
+const EXCLUSIONS_FLOOR = 1024 * 1024;
 
 /** What the action index holds for a task key. Deterministic: it is replayed on every cache hit. */
 export interface TaskResult {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Digest } from '../cache/digest.ts';
+import type { RemoteCacheConfig } from '../cache/remote.ts';
 import { isErrorCode, ReingestError } from './errors.ts';
 import type { RunEvent } from './exec-common.ts';
 import type { SegmentOutcome } from './exec-segment.ts';
@@ -165,7 +166,7 @@ export function segmentWorkersFor(
   opts: {
     readonly workers?: { readonly count: number; readonly registry: WorkerInit['registry'] } | undefined;
     readonly cacheDir: string;
-    readonly remoteCache?: string | undefined;
+    readonly remoteCache?: RemoteCacheConfig | undefined;
     readonly log: { readonly level: string };
   },
   p: Pick<ResolvedPipeline, 'segment' | 'global' | 'pins'>,

@@ -1,4 +1,5 @@
 import type { Digest } from '../cache/digest.ts';
+import type { RemoteCacheConfig } from '../cache/remote.ts';
 import type { RunEvent } from './exec-common.ts';
 import type { SegmentOutcome } from './exec-segment.ts';
 import type { SegmentRef } from './stage.ts';
@@ -13,7 +14,7 @@ export interface WorkerInit {
   readonly pins?: readonly [string, { readonly sha256: Digest; readonly size: number }][];
   readonly cacheDir: string;
   readonly mirror: string;
-  readonly remoteCache?: string;
+  readonly remoteCache?: RemoteCacheConfig;
   readonly logLevel: string;
 }
 
