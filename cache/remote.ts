@@ -1,9 +1,11 @@
 import { createReadStream } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { digestHex, type Digest } from './digest.ts';
 import { ReingestError } from './errors.ts';
 import { RemoteTrust, type RemoteTrustConfig } from './signing.ts';
+import { ThroughputGuard } from './throughput.ts';
 import { ACTION_MAX_BYTES, type ObjectStore } from './store.ts';
 
 /**
@@ -39,6 +41,10 @@ export interface ExistingEntry {
   readonly trusted: boolean;
 }
 
+/** A remote cache is near (a LAN, an object store): slower than this over a window, it is treated as down. */
+const MIN_BYTES_PER_SECOND = 64 * 1024;
+const PACE_WINDOW_MS = 30_000;
+
 /** Room for the signature line after an entry of at most ACTION_MAX_BYTES. */
 const SIGNATURE_ROOM = 1024;
 
@@ -57,12 +63,36 @@ export class HttpRemoteCache {
   /** Problems already warned about once (unsigned, untrusted signer): further ones are not repeated. */
   readonly #warned = new Set<string>();
 
-  constructor(config: RemoteCacheConfig, opts: { timeoutMs?: number } = {}) {
+  readonly #pace: { readonly minBytesPerSecond: number; readonly windowMs: number };
+
+  constructor(config: RemoteCacheConfig, opts: { timeoutMs?: number; minBytesPerSecond?: number; windowMs?: number } = {}) {
     const base = config.url;
     this.base = new URL(base.endsWith('/') ? base : `${base}/`);
     if (this.base.protocol !== 'http:' && this.base.protocol !== 'https:') throw new RemoteCacheError(`--remote-cache: expected an http(s):// URL, got ${base}`);
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#trust = new RemoteTrust(config.trust);
+    this.#pace = { minBytesPerSecond: opts.minBytesPerSecond ?? MIN_BYTES_PER_SECOND, windowMs: opts.windowMs ?? PACE_WINDOW_MS };
+  }
+
+  /**
+   * A response body that must keep up a minimum rate over a window: undici's bodyTimeout only bounds the
+   * gap between two chunks, so a body trickled just under it would otherwise hold a task for hours.
+   */
+  async *#paced(body: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
+    const guard = new ThroughputGuard(this.#pace.minBytesPerSecond, this.#pace.windowMs);
+    const it = body[Symbol.asyncIterator]();
+    for (;;) {
+      const asked = performance.now();
+      const next = await it.next();
+      if (next.done) return;
+      const chunk = next.value as Buffer;
+      const rate = guard.add(chunk.length, performance.now() - asked);
+      if (rate !== null) {
+        await it.return?.();
+        throw new Error(`body too slow: ${Math.round(rate)} bytes/s over ${this.#pace.windowMs / 1000} s, expected at least ${this.#pace.minBytesPerSecond}`);
+      }
+      yield chunk;
+    }
   }
 
   #url(path: string): string {
@@ -122,12 +152,13 @@ export class HttpRemoteCache {
       // Bounded: a remote that sends more than any entry can be is refused by length, without reading on.
       const parts: Buffer[] = [];
       let size = 0;
-      for await (const chunk of res.body) {
+      for await (const chunk of this.#paced(res.body)) {
         parts.push(chunk as Buffer);
         size += (chunk as Buffer).length;
         if (size > ACTION_MAX_BYTES + SIGNATURE_ROOM) {
           res.body.destroy();
-          break;
+          log.warn({ remote: this.base.origin, key: keyHex, limit: ACTION_MAX_BYTES + SIGNATURE_ROOM }, 'remote cache served an action entry larger than any entry can be; download stopped, treating as a miss');
+          return null;
         }
       }
       return Buffer.concat(parts).toString('utf8');
@@ -155,7 +186,7 @@ export class HttpRemoteCache {
       }
       writer = await store.createWriter();
       let size = 0;
-      for await (const chunk of res.body) {
+      for await (const chunk of this.#paced(res.body)) {
         size += (chunk as Buffer).length;
         if (size > maxBytes) {
           res.body.destroy();

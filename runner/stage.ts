@@ -13,6 +13,7 @@ export * as v from './validate.ts';
 export { sha256, StreamDigest, type Digest } from '../cache/digest.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { Slots } from './slots.ts';
+export { ThroughputGuard } from '../cache/throughput.ts';
 
 /** The part of a pino logger that stages may use. */
 export interface StageLog {

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { ReingestError, RestartSegment, type StageLog } from '../../runner/stage.ts';
+import { ReingestError, RestartSegment, ThroughputGuard, type StageLog } from '../../runner/stage.ts';
 import { USER_AGENT } from './user-agent.ts';
 import { acquireStreamSlot } from './stream-slots.ts';
 
@@ -259,37 +259,4 @@ export function sourceTooLarge(url: URL, limit: ByteLimit, got: string): Reinges
     ? 'the server sent more than it said it would (a broken mirror or proxy); check the mirror, then rerun'
     : `if the file really is this large, raise the limit (${limit.from})`;
   return new ReingestError('REINGEST_E_SOURCE_TOO_LARGE', `${url.protocol === 'file:' ? 'read' : 'GET'} ${url.href}: expected at most ${limit.bytes} bytes (${limit.from}), got ${got}; ${what}`, { where: url.href });
-}
-
-/**
- * Bytes per second of one attempt's body over a sliding window of network time: the time spent waiting for
- * the next chunk, not the time the consumer held one, so a slow decoder downstream never counts against the
- * server. Keeps one sample per 1/16 of the window, so memory stays constant however many chunks arrive.
- */
-export class ThroughputGuard {
-  readonly #min: number;
-  readonly #windowMs: number;
-  #clock = 0;
-  #bytes = 0;
-  readonly #samples: { t: number; bytes: number }[] = [{ t: 0, bytes: 0 }];
-
-  constructor(minBytesPerSecond: number, windowMs: number) {
-    this.#min = minBytesPerSecond;
-    this.#windowMs = windowMs;
-  }
-
-  /** Adds a chunk that took `waitedMs` to arrive; returns the rate when it is under the minimum over a whole window, else null. */
-  add(bytes: number, waitedMs: number): number | null {
-    this.#clock += waitedMs;
-    this.#bytes += bytes;
-    if (this.#min <= 0) return null;
-    const s = this.#samples;
-    if (this.#clock - s.at(-1)!.t >= this.#windowMs / 16) s.push({ t: this.#clock, bytes: this.#bytes });
-    // s[0] stays the newest sample at least a window old: the base of the rate.
-    while (s.length > 1 && this.#clock - s[1]!.t >= this.#windowMs) s.shift();
-    const span = this.#clock - s[0]!.t;
-    if (span < this.#windowMs) return null;
-    const rate = ((this.#bytes - s[0]!.bytes) * 1000) / span;
-    return rate < this.#min ? rate : null;
-  }
 }
