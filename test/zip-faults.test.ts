@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
 import t, { type Test } from 'tap';
-import { streamZipEntry } from '../stages/lib/zip-file.ts';
+import { closeIdleZips } from '../stages/lib/zip-archive.ts';
+import { listZip, streamZipEntry } from '../stages/lib/zip-file.ts';
+import { makeZip } from './support/zip-writer.ts';
 
 const LIMITS = { maxRatio: 1_000_000, maxEntryBytes: 1 << 30 };
 /** General purpose flag bit 3: sizes and CRC follow the data; the zip library skips its CRC check for these. */
@@ -131,7 +134,7 @@ t.test('lying and damaged entries are refused with a typed error, and nothing is
   }
 });
 
-t.test('many lying entries of one archive streamed at once all fail cleanly', async (t) => {
+t.test('many lying entries of one archive streamed at once all fail cleanly, and the archive then closes', async (t) => {
   const dir = t.testdir();
   const big = randomBytes(1 << 20);
   const file = join(dir, 'liars.zip');
@@ -142,6 +145,7 @@ t.test('many lying entries of one archive streamed at once all fail cleanly', as
     const results = await Promise.allSettled(names.map((n) => drain(file, n)));
     t.same(new Set(results.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'resolved'))), new Set(['REINGEST_E_ZIP_BOMB']), `round ${round}`);
     t.equal(readsInFlight(), 0, `round ${round}: no read is still running`);
+    await closeIdleZips();
   }
 });
 
@@ -156,6 +160,47 @@ t.test('honest entries stream their bytes: stored, deflated, and deflated with a
     t.same(Buffer.concat(chunks), name === 'empty' ? Buffer.alloc(0) : data, name);
   }
   await t.rejects(drain(file, 'constructor'), { code: 'REINGEST_E_SOURCE_MISSING' }, 'a name is looked up among the entries only');
+});
+
+t.test('the central directory is read once per archive, however many entries are streamed', async (t) => {
+  const dir = t.testdir();
+  const file = join(dir, 'many.zip');
+  const count = 500;
+  await writeFile(file, makeZip(Array.from({ length: count }, (_, i) => ({ name: `d/${i}.warc`, data: Buffer.from(`entry ${i}\n`.repeat(3)) }))));
+  const opened: unknown[] = [];
+  const onOpen = (m: unknown) => opened.push(m);
+  subscribe('reingest:zip:open', onOpen);
+  t.teardown(() => unsubscribe('reingest:zip:open', onOpen));
+
+  const listed = await listZip(file, file, LIMITS);
+  t.equal(listed.length, count);
+  const started = performance.now();
+  for (const e of listed) await drain(file, e.name);
+  t.comment(`${count} entries streamed one by one in ${Math.round(performance.now() - started)} ms`);
+  await Promise.all(listed.slice(0, 50).map((e) => drain(file, e.name)));
+  t.same(opened, [{ file }], 'one read for the listing and every entry, one by one or at once');
+
+  await closeIdleZips();
+  await drain(file, listed[0]!.name);
+  t.equal(opened.length, 2, 'a closed archive is read again when next needed');
+});
+
+t.test('at most four unused archives stay open: the one unused longest is closed first', async (t) => {
+  const dir = t.testdir();
+  await closeIdleZips();
+  const files = Array.from({ length: 5 }, (_, i) => join(dir, `z${i}.zip`));
+  for (const f of files) await writeFile(f, makeZip([{ name: 'a.warc', data: Buffer.from(f) }]));
+  const opened: string[] = [];
+  const onOpen = (m: unknown) => opened.push((m as { file: string }).file);
+  subscribe('reingest:zip:open', onOpen);
+  t.teardown(() => unsubscribe('reingest:zip:open', onOpen));
+  for (const f of files) await drain(f, 'a.warc');
+  await drain(files[4]!, 'a.warc');
+  await drain(files[1]!, 'a.warc');
+  t.same(opened, files, 'the four most recently used are still open');
+  await drain(files[0]!, 'a.warc');
+  t.same(opened, [...files, files[0]], 'the archive unused longest was closed when a fifth became idle, and is read again');
+  await closeIdleZips();
 });
 
 t.test('one signal across many entries keeps no listener per entry; aborting stops the entry', async (t) => {
