@@ -2,11 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, mkdir, open, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import StreamZip from 'node-stream-zip';
 import { ReingestError, type StageLog } from '../../runner/stage.ts';
 import { openUrl } from './open-url.ts';
+import { leaseZip } from './zip-archive.ts';
+import { entryBytes } from './zip-entry-bytes.ts';
 
 /**
  * A zip needs random access, so it is held whole: a local zip is used in place (linked into the work
@@ -81,43 +81,29 @@ export interface ZipEntryInfo {
 
 /** Lists file entries, refusing names that would escape a folder and entries that look like bombs. */
 export async function listZip(file: string, where: string, limits: ZipLimits): Promise<ZipEntryInfo[]> {
-  const zip = await openZip(file, where);
+  const zip = await leaseZip(file, where);
   try {
-    const entries = Object.values(await zip.entries()).filter((e) => !e.isDirectory);
+    const entries = Object.values(zip.entries).filter((e) => !e.isDirectory);
     return entries.map((e) => {
       checkEntry(e, where, limits);
       return { name: e.name, size: e.size, compressedSize: e.compressedSize };
     });
   } finally {
-    await zip.close();
+    zip.release();
   }
 }
 
 /** Streams one entry, stopping as soon as it yields more than it declared (a lying entry). */
 export async function* streamZipEntry(file: string, name: string, where: string, limits: ZipLimits, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const zip = await openZip(file, where);
+  signal.throwIfAborted();
+  const zip = await leaseZip(file, where);
   try {
-    const entry = await zip.entry(name);
-    if (!entry) throw new ReingestError('REINGEST_E_SOURCE_MISSING', `${where}: the zip has no entry ${JSON.stringify(name)}`, { where });
+    const entry = Object.hasOwn(zip.entries, name) ? zip.entries[name] : undefined;
+    if (!entry || entry.isDirectory) throw new ReingestError('REINGEST_E_SOURCE_MISSING', `${where}: the zip has no entry ${JSON.stringify(name)}`, { where });
     checkEntry(entry, where, limits);
-    const stream = (await zip.stream(name)) as unknown as Readable;
-    signal.addEventListener('abort', () => stream.destroy(signal.reason as Error), { once: true });
-    let n = 0;
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        n += chunk.length;
-        if (n > entry.size) break;
-        yield chunk;
-      }
-    } catch (err) {
-      if (signal.aborted) throw signal.reason;
-      throw new ReingestError('REINGEST_E_ZIP_ENTRY', `${where}: entry ${JSON.stringify(name)} is damaged after ${n} bytes (${(err as Error).message}); the zip is corrupt or lies about its sizes`, { where, cause: err });
-    }
-    if (n !== entry.size) {
-      throw new ReingestError('REINGEST_E_ZIP_BOMB', `${where}: entry ${JSON.stringify(name)} declares ${entry.size} bytes but inflates to ${n > entry.size ? 'more' : n}; refusing it`, { where });
-    }
+    yield* entryBytes(zip, entry, where, signal);
   } finally {
-    await zip.close();
+    zip.release();
   }
 }
 
@@ -132,21 +118,6 @@ function checkEntry(e: { name: string; size: number; compressedSize: number }, w
       { where },
     );
   }
-}
-
-async function openZip(file: string, where: string): Promise<InstanceType<typeof StreamZip.async>> {
-  const zip = new StreamZip.async({ file, storeEntries: true });
-  try {
-    await zip.entriesCount;
-  } catch (err) {
-    await zip.close().catch(() => {});
-    const msg = (err as Error).message;
-    if (msg.startsWith('Malicious entry')) {
-      throw new ReingestError('REINGEST_E_ZIP_UNSAFE_NAME', `${where}: ${msg.replace('Malicious entry: ', 'entry name ')} would escape the output folder (absolute, drive letter, backslash or ".."); refusing the archive`, { where });
-    }
-    throw new ReingestError('REINGEST_E_ZIP', `${where}: expected a zip archive, could not read it: ${msg}`, { where, cause: err });
-  }
-  return zip;
 }
 
 async function hashFile(path: string, signal: AbortSignal): Promise<{ hex: string; size: number }> {
