@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { U } from '../lib/unicode.ts';
 
 /**
  * The byte-level BPE encodings we reproduce, with their vocabularies read from the `tiktoken` npm package
@@ -13,12 +14,15 @@ import { dirname, join } from 'node:path';
  * against OpenAI's file by anyone, whatever package they load it from. A package that ships other ranks
  * under the same name is refused.
  *
- * Pre-tokenisation: tiktoken's patterns use Rust regex semantics. They are rewritten for JavaScript with the
- * same meaning: `\s` is Unicode White_Space in Rust but not in JS (JS adds U+FEFF, drops U+0085), so it is
- * spelled `\p{White_Space}`; `(?i:'s|...)` has no JS equivalent in Node 20, so the case variants are listed,
- * including U+017F LATIN SMALL LETTER LONG S, which Unicode simple case folding maps to `s`.
+ * Pre-tokenisation: tiktoken's patterns use Rust regex semantics and the Unicode tables of tiktoken's
+ * build. They are rewritten for JavaScript with the same meaning, with every character class spelled out
+ * from the pinned Unicode data (stages/lib/unicode.ts), never `\p{…}`, which follows the running Node's
+ * ICU. `\s` is Unicode White_Space in Rust (JS's `\s` adds U+FEFF and drops U+0085); `(?i:'s|...)` has
+ * no JS equivalent in Node 20, so the case variants are listed, including U+017F LATIN SMALL LETTER LONG S,
+ * which Unicode simple case folding maps to `s`. r50k_base and p50k_base match contractions case-sensitively,
+ * as their patterns do.
  */
-export type EncodingName = 'cl100k_base' | 'o200k_base' | 'r50k_base' | 'gpt2';
+export type EncodingName = 'cl100k_base' | 'o200k_base' | 'p50k_base' | 'r50k_base' | 'gpt2';
 
 export interface EncodingIdentity {
   readonly name: EncodingName;
@@ -33,8 +37,14 @@ export interface EncodingIdentity {
   readonly endOfText: number;
 }
 
-const S = String.raw`\p{White_Space}`;
+const S = `[${U.White_Space}]`;
+const NOT_S = `[^${U.White_Space}]`;
+const L = `[${U.L}]`;
+const N = `[${U.N}]`;
+const LN = `${U.L}${U.N}`;
+/** `(?i:'s|'t|'re|'ve|'m|'ll|'d)` with Unicode simple case folding spelled out. */
 const CONTRACTION = String.raw`'(?:[sS\u017F]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])`;
+const CONTRACTION_CASED = String.raw`'(?:[sdmt]|ll|ve|re)`;
 
 interface EncodingDef {
   readonly file: string;
@@ -44,9 +54,11 @@ interface EncodingDef {
   readonly endOfText: number;
 }
 
+const R50K_PATTERN = `${CONTRACTION_CASED}| ?${L}+| ?${N}+| ?[^${U.White_Space}${LN}]+|${S}+(?!${NOT_S})|${S}+`;
+
 const R50K: EncodingDef = {
   file: 'encoders/r50k_base.json',
-  pattern: String.raw`${CONTRACTION}| ?\p{L}+| ?\p{N}+| ?[^${S}\p{L}\p{N}]+|${S}+(?!\P{White_Space})|${S}+`,
+  pattern: R50K_PATTERN,
   ranksSha256: 'sha256:306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930',
   vocabSize: 50257,
   endOfText: 50256,
@@ -55,7 +67,7 @@ const R50K: EncodingDef = {
 const DEFS: Record<EncodingName, EncodingDef> = {
   cl100k_base: {
     file: 'encoders/cl100k_base.json',
-    pattern: String.raw`${CONTRACTION}|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^${S}\p{L}\p{N}]+[\r\n]*|${S}*[\r\n]+|${S}+(?!\P{White_Space})|${S}+`,
+    pattern: `${CONTRACTION}|[^\r\n${LN}]?${L}+|${N}{1,3}| ?[^${U.White_Space}${LN}]+[\r\n]*|${S}*[\r\n]+|${S}+(?!${NOT_S})|${S}+`,
     ranksSha256: 'sha256:223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7',
     vocabSize: 100277,
     endOfText: 100257,
@@ -63,17 +75,24 @@ const DEFS: Record<EncodingName, EncodingDef> = {
   o200k_base: {
     file: 'encoders/o200k_base.json',
     pattern: [
-      String.raw`[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?:${CONTRACTION})?`,
-      String.raw`[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?:${CONTRACTION})?`,
-      String.raw`\p{N}{1,3}`,
-      String.raw` ?[^${S}\p{L}\p{N}]+[\r\n/]*`,
-      String.raw`${S}*[\r\n]+`,
-      String.raw`${S}+(?!\P{White_Space})`,
-      String.raw`${S}+`,
+      `[^\r\n${LN}]?[${U.Lu}${U.Lt}${U.Lm}${U.Lo}${U.M}]*[${U.Ll}${U.Lm}${U.Lo}${U.M}]+(?:${CONTRACTION})?`,
+      `[^\r\n${LN}]?[${U.Lu}${U.Lt}${U.Lm}${U.Lo}${U.M}]+[${U.Ll}${U.Lm}${U.Lo}${U.M}]*(?:${CONTRACTION})?`,
+      `${N}{1,3}`,
+      ` ?[^${U.White_Space}${LN}]+[\r\n/]*`,
+      `${S}*[\r\n]+`,
+      `${S}+(?!${NOT_S})`,
+      `${S}+`,
     ].join('|'),
     ranksSha256: 'sha256:446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d',
     vocabSize: 200019,
     endOfText: 199999,
+  },
+  p50k_base: {
+    file: 'encoders/p50k_base.json',
+    pattern: R50K_PATTERN,
+    ranksSha256: 'sha256:94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069',
+    vocabSize: 50281,
+    endOfText: 50256,
   },
   r50k_base: R50K,
   // GPT-2's encoding is r50k_base under another name (same ranks, pattern and end-of-text token).
@@ -119,7 +138,8 @@ export function loadEncoding(name: EncodingName): LoadedEncoding {
   const json = JSON.parse(readFileSync(require.resolve(`tiktoken/${def.file}`), 'utf8')) as { bpe_ranks: string };
   const ranks = new Map<string, number>();
   const hash = createHash('sha256');
-  const fields = json.bpe_ranks.split(' ');
+  // Runs are separated by a space, or by a newline before a "! N" header (p50k_base's gap at 50256).
+  const fields = json.bpe_ranks.split(/[ \n]/);
   let rank = 0;
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i]!;
