@@ -11,7 +11,7 @@ import { decodeFrames, encodeFrame, encodeFrameParts, type DataRecord } from './
 import { RecordIndex, RecordIndexBuilder } from './record-index.ts';
 import type { Acquire } from './slots.ts';
 import type { ResolvedStep } from './spec.ts';
-import type { SegmentInput, SegmentRef, StageContext } from './stage.ts';
+import type { SegmentInput, SegmentPin, SegmentRef, StageContext } from './stage.ts';
 import { declaredSizes, isRefused, parseTaskResult, storedDigests, type Edge, type TaskResult } from './task-result.ts';
 
 /** Typed events for progress displays and NDJSON consumers. */
@@ -46,7 +46,7 @@ export interface ExecEnv {
   readonly acquire?: Acquire;
 }
 
-export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortSignal, segment?: SegmentRef): StageContext<P> & { counters: CounterSet } {
+export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortSignal, segment?: SegmentRef, pin?: SegmentPin): StageContext<P> & { counters: CounterSet } {
   const bindings = segment ? { stage: step.stage.name, segment: segment.index } : { stage: step.stage.name };
   return {
     params: step.params as P,
@@ -56,6 +56,7 @@ export function stageContext<P>(env: ExecEnv, step: ResolvedStep, signal: AbortS
     mirror: env.mirror,
     workDir: join(env.store.root, 'work'),
     ...(env.acquire ? { acquire: env.acquire } : {}),
+    ...(pin ? { pin } : {}),
     ...(segment ? { segment, retrying: (info) => env.emit({ type: 'task-retry', id: `segment:${segment.index}`, stage: step.stage.name, ...info }) } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { StreamDigest, type Digest } from '../cache/digest.ts';
 import { ReingestError, RestartSegment } from './errors.ts';
 import { drain, edge, lookup, record, RecordEdge, StreamTimer, stageContext, storeEdgeObjects, tapBytes, tapRecords, type ExecEnv } from './exec-common.ts';
 import { chainPreimage, fetchPreimage, taskKey } from './keys.ts';
+import { capAtPin } from './pin-cap.ts';
 import type { DataRecord } from './record-codec.ts';
 import type { ResolvedPipeline } from './spec.ts';
 import type { DecodeStage, FetchStage, SegmentRef, TransformStage } from './stage.ts';
@@ -61,7 +62,7 @@ export async function runSegment(env: ExecEnv, p: Pick<ResolvedPipeline, 'segmen
   }
   env.emit({ type: 'task-start', id });
   const streamOnce = async (): Promise<SegmentOutcome> => {
-    const fetchCtx = stageContext(env, fetchStep, signal, segment);
+    const fetchCtx = stageContext(env, fetchStep, signal, segment, pin);
     const decodeCtx = stageContext(env, decodeStep, signal, segment);
     const transformCtxs = transformSteps.map((s) => stageContext(env, s, signal, segment));
 
@@ -79,7 +80,8 @@ export async function runSegment(env: ExecEnv, p: Pick<ResolvedPipeline, 'segmen
         }
       }
     };
-    const rawStream = progress(tapBytes((fetchStep.stage as FetchStage).open(segment, fetchCtx), raw, fetchTimer));
+    const fetched = capAtPin((fetchStep.stage as FetchStage).open(segment, fetchCtx), pin, segment.path, fetchStep.stage.name);
+    const rawStream = progress(tapBytes(fetched, raw, fetchTimer));
     const writer = await env.store.createWriter();
     let stream: AsyncIterable<DataRecord> = (decodeStep.stage as DecodeStage).run(rawStream, decodeCtx);
     const lastIndex = transformSteps.length;

@@ -1,11 +1,6 @@
-import type { Digest } from '../cache/digest.ts';
 import type { Manifest, StepIdentity } from './manifest.ts';
 import type { PipelineSpec } from './spec.ts';
-
-export interface SegmentPin {
-  readonly sha256: Digest;
-  readonly size: number;
-}
+import type { SegmentPin } from './stage.ts';
 
 /**
  * A manifest is enough to rerun its pipeline: it holds every stage with its version and params, the

@@ -6,8 +6,8 @@ import { ReingestError } from './errors.ts';
 import { pipelineIdentity, type Manifest } from './manifest.ts';
 import { parseManifest } from './manifest-read.ts';
 import { SpecError, array, closest, object, string, optionalString } from './validate.ts';
-import { specFromManifest, type SegmentPin } from './rerun.ts';
-import type { AnyStage, ListStage, StageKind, StageRegistry } from './stage.ts';
+import { specFromManifest } from './rerun.ts';
+import type { AnyStage, ListStage, SegmentPin, StageKind, StageRegistry } from './stage.ts';
 
 /** One step of a pipeline as written by a user: a stage name and its params. */
 export interface StepSpec {

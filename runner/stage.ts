@@ -51,6 +51,14 @@ export interface StageContext<P> {
   /** The segment a chain stage is working on (absent for list and aggregate stages). */
   readonly segment?: SegmentRef;
   /**
+   * For a fetch stage when the run reruns a manifest: what the manifest recorded for this segment's bytes.
+   * The stage delivers exactly `size` bytes or fails with REINGEST_E_PIN_MISMATCH, without retrying (a
+   * mirror serving other bytes is not a transient fault): it refuses a declared size that differs and stops
+   * reading at the first byte past `size`, so a hostile mirror cannot make a rerun read more. The runner
+   * checks the digest when the stream ends, and stops a stream that passes `size` itself.
+   */
+  readonly pin?: SegmentPin;
+  /**
    * A slot of a named resource shared by the whole run (all tasks, all worker threads), at most `limit`
    * held at once; call the returned function to give it back. E.g. concurrent HTTP streams to one service.
    */
@@ -65,6 +73,12 @@ export interface SegmentRef {
   readonly index: number;
   /** Path relative to the mirror, as written in the path list. */
   readonly path: string;
+}
+
+/** A segment's raw bytes as a manifest records them: their sha256 and their length. */
+export interface SegmentPin {
+  readonly sha256: Digest;
+  readonly size: number;
 }
 
 export interface ListOutput {

@@ -8,7 +8,10 @@ export interface HttpFetchParams {
   readonly maxBackoffMs: number;
   readonly stallSeconds: number;
   readonly maxStreams: number;
-  /** Most bytes one segment may have (a server's declared size caps it further); more is REINGEST_E_SOURCE_TOO_LARGE. */
+  /**
+   * Most bytes one segment may have (a server's declared size caps it further); more is REINGEST_E_SOURCE_TOO_LARGE.
+   * On a rerun, a segment's pinned size caps it exactly (REINGEST_E_PIN_MISMATCH).
+   */
   readonly maxSegmentBytes: number;
   /** A body slower than this, averaged over throughputWindowSeconds, is resumed like a stalled one (0: off). */
   readonly minBytesPerSecond: number;
@@ -48,10 +51,10 @@ export const httpFetch: FetchStage<HttpFetchParams> = {
     const policy: HttpPolicy = {
       ...rest,
       stallMs: stallSeconds * 1000,
-      // The manifest's pinned size would be a tighter cap on a rerun, but the runner checks pins only after
-      // the stream and does not pass them to open(); the declared size and this cap bound it meanwhile.
       maxBytes: maxSegmentBytes,
       maxBytesFrom: 'http-fetch param maxSegmentBytes',
+      // A rerun knows each segment's exact size from its manifest: the tightest cap there is, and never a key.
+      ...(ctx.pin ? { pin: ctx.pin } : {}),
       throughputWindowMs: throughputWindowSeconds * 1000,
       ...(ctx.retrying ? { onRetry: ctx.retrying } : {}),
       // One pool of stream slots per mirror host for the whole run, worker threads included.

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { ReingestError, RestartSegment, ThroughputGuard, type StageLog } from '../../runner/stage.ts';
+import { ReingestError, RestartSegment, ThroughputGuard, type SegmentPin, type StageLog } from '../../runner/stage.ts';
 import { USER_AGENT } from './user-agent.ts';
 import { acquireStreamSlot } from './stream-slots.ts';
 
@@ -29,6 +29,12 @@ export interface HttpPolicy {
   readonly maxBytes?: number;
   /** Where maxBytes comes from, named by the error when it is exceeded (e.g. `http-fetch param maxSegmentBytes`). */
   readonly maxBytesFrom?: string;
+  /**
+   * The object's exact size and digest, known beforehand (a rerun's manifest pin): a declared size that
+   * differs is refused before its body is read, a body stops at the first byte past the size, and one that
+   * ends short fails too, all REINGEST_E_PIN_MISMATCH and none retried: the mirror serves another file.
+   */
+  readonly pin?: SegmentPin;
   /**
    * An attempt whose body averages fewer bytes per second than this over throughputWindowMs fails like a
    * stall (and is resumed with Range): the stall timeout alone lets a 1 byte/s trickle run for ever. 0: off.
@@ -63,8 +69,9 @@ const RETRY_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
  * 403/404 fail at once. If the object changed between requests, the segment restarts from byte 0
  * (RestartSegment), since bytes already passed downstream belong to the old object.
  * Nothing the server says is trusted unbounded: every wait is clamped to [backoffMs, maxBackoffMs], a body
- * may not pass its declared size nor maxBytes (REINGEST_E_SOURCE_TOO_LARGE), and a body slower than
- * minBytesPerSecond over a window is resumed like a stalled one.
+ * may not pass its declared size nor maxBytes (REINGEST_E_SOURCE_TOO_LARGE), a pinned one must be exactly
+ * its pinned size (REINGEST_E_PIN_MISMATCH), and a body slower than minBytesPerSecond over a window is
+ * resumed like a stalled one.
  */
 export async function* streamHttp(url: URL, signal: AbortSignal, log: StageLog, policy: HttpPolicy = DEFAULT_POLICY): AsyncGenerator<Uint8Array> {
   const release = await (policy.acquireSlot ?? acquireStreamSlot)(policy.maxStreams, signal);
@@ -156,10 +163,11 @@ async function* resumable(url: URL, signal: AbortSignal, log: StageLog, policy: 
       validator = etag || lastModified ? { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) } : null;
     }
     const limit = byteLimit(policy, total, totalFrom);
-    if (total !== null && total > limit.bytes) {
-      // Refused before a byte is read: the server says the object is larger than the run allows.
+    const refused = refuseDeclared(url, policy.pin, limit, total, totalFrom);
+    if (refused) {
+      // Refused before a byte is read: the server says the object is not one the run may take.
       res.body.destroy();
-      throw sourceTooLarge(url, limit, `a declared size of ${total} bytes (${totalFrom})`);
+      throw refused;
     }
     const read = yield* readBody(res.body, url, offset, limit, policy, signal);
     offset = read.offset;
@@ -171,6 +179,7 @@ async function* resumable(url: URL, signal: AbortSignal, log: StageLog, policy: 
       await backoff(`body ended early at byte ${offset} of ${total}`, undefined);
       continue;
     }
+    if (policy.pin && offset < policy.pin.size) throw pinMismatch(url, policy.pin, `${offset} bytes (the body ended there)`);
     if (failures > 0) log.info({ url: url.href, bytes: offset, retries: failures }, 'stream completed after retries');
     return;
   }
@@ -205,7 +214,7 @@ async function* readBody(
       }
       if (next.done) return { offset, reason: null };
       const chunk = next.value as Buffer;
-      if (offset + chunk.byteLength > limit.bytes) throw sourceTooLarge(url, limit, `at least ${offset + chunk.byteLength} bytes`);
+      if (offset + chunk.byteLength > limit.bytes) throw overLimit(url, limit, `at least ${offset + chunk.byteLength} bytes`);
       const rate = guard.add(chunk.byteLength, performance.now() - asked);
       offset += chunk.byteLength;
       yield chunk;
@@ -242,19 +251,41 @@ export function backoffWait(policy: Pick<HttpPolicy, 'backoffMs' | 'maxBackoffMs
   return Math.min(policy.maxBackoffMs, TIMER_MAX_MS, Math.max(policy.backoffMs, wanted));
 }
 
-/** The most bytes one response may bring the stream to, and where that number comes from (for the error). */
-interface ByteLimit {
+/** The most bytes one response may bring the stream to, where that number comes from, and the pin it is (for the error). */
+export interface ByteLimit {
   readonly bytes: number;
   readonly from: string;
+  readonly pin?: SegmentPin;
 }
 
-function byteLimit(policy: HttpPolicy, total: number | null, totalFrom: string): ByteLimit {
+/** The tightest bound known: a pin (exact), else a declared size, else the cap; a pin or declared size over the cap leaves the cap. */
+export function byteLimit(policy: HttpPolicy, total: number | null, totalFrom: string): ByteLimit {
   const cap: ByteLimit = { bytes: policy.maxBytes ?? DEFAULT_MAX_BYTES, from: policy.maxBytesFrom ?? 'the HTTP policy maxBytes' };
+  if (policy.pin && policy.pin.size <= cap.bytes) return { bytes: policy.pin.size, from: 'the manifest pin', pin: policy.pin };
   return total !== null && total <= cap.bytes ? { bytes: total, from: `the size the server declared (${totalFrom})` } : cap;
 }
 
+/** Why a declared size is refused before its body is read (not the pinned size, or over the limit), else null. */
+function refuseDeclared(url: URL, pin: SegmentPin | undefined, limit: ByteLimit, total: number | null, totalFrom: string): ReingestError | null {
+  if (total === null) return null;
+  const got = `a declared size of ${total} bytes (${totalFrom})`;
+  if (pin && total !== pin.size) return pinMismatch(url, pin, got);
+  return total > limit.bytes ? overLimit(url, limit, got) : null;
+}
+
+/** A pinned object whose size is not the pinned one; `got` is what it declared, reached, or ended at. */
+export function pinMismatch(url: URL, pin: SegmentPin, got: string): ReingestError {
+  return new ReingestError(
+    'REINGEST_E_PIN_MISMATCH',
+    `${url.protocol === 'file:' ? 'read' : 'GET'} ${url.href}: expected exactly ${pin.size} bytes (the manifest pins ${pin.sha256}), got ${got}; ` +
+      'the mirror serves another file than the manifest recorded (not retried) — check the mirror, or rerun from another with --mirror',
+    { where: url.href },
+  );
+}
+
 /** A source that brings (or declares) more bytes than allowed; `got` is what it had reached or declared. */
-export function sourceTooLarge(url: URL, limit: ByteLimit, got: string): ReingestError {
+export function overLimit(url: URL, limit: ByteLimit, got: string): ReingestError {
+  if (limit.pin) return pinMismatch(url, limit.pin, got);
   const what = limit.from.startsWith('the size the server declared')
     ? 'the server sent more than it said it would (a broken mirror or proxy); check the mirror, then rerun'
     : `if the file really is this large, raise the limit (${limit.from})`;

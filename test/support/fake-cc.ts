@@ -24,7 +24,21 @@ export interface Route {
   headers?: Record<string, string>;
   /** Bytes per write and a pause between writes, to slow a stream down. */
   trickle?: { bytes: number; ms: number };
+  /**
+   * Bytes sent after the object on every answer, a mirror that serves more than the object: counted in
+   * Content-Length unless `chunked`. Written with backpressure and counted in the request log's `sent`.
+   */
+  append?: number;
+  /** Answer without Content-Length (chunked), as a re-encoding proxy does: the client learns the size at the end only. */
+  chunked?: boolean;
   faults?: Fault[];
+}
+
+/** One request as the server saw it; `sent` counts the body bytes handed to the socket (answers with `append`). */
+export interface RequestLog {
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  sent: number;
 }
 
 /**
@@ -33,7 +47,7 @@ export interface Route {
  */
 export class FakeCommonCrawl {
   readonly routes = new Map<string, Route>();
-  readonly requests: { path: string; headers: IncomingHttpHeaders }[] = [];
+  readonly requests: RequestLog[] = [];
   /** Responses being written right now, and the most there ever were at once (politeness checks). */
   inFlight = 0;
   maxInFlight = 0;
@@ -48,7 +62,8 @@ export class FakeCommonCrawl {
 
   async #handle(rawUrl: string, headers: IncomingHttpHeaders, res: ServerResponse): Promise<void> {
     const path = new URL(rawUrl, 'http://x').pathname.slice(1);
-    this.requests.push({ path, headers });
+    const log: RequestLog = { path, headers, sent: 0 };
+    this.requests.push(log);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     res.once('close', () => this.inFlight--);
@@ -71,11 +86,12 @@ export class FakeCommonCrawl {
     if (useRange && start >= body.length) return void res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
     res.writeHead(useRange ? 206 : (route.status ?? 200), {
       ...base,
-      ...(fault?.kind === 'overlong' ? {} : { 'content-length': String(body.length - start) }),
+      ...(fault?.kind === 'overlong' || route.chunked ? {} : { 'content-length': String(body.length - start + (route.append ?? 0)) }),
       ...(useRange ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
     });
     const part = body.subarray(start);
     if (fault?.kind === 'overlong') return void res.end(Buffer.concat([part, Buffer.alloc(fault.extra, 0x41)]));
+    if (route.append !== undefined) return void (await pump(res, [part, Buffer.alloc(route.append, 0x41)], log));
     if (fault?.kind === 'reset' || fault?.kind === 'stall') {
       // Wait until the bytes are handed to the kernel, so the client sees exactly afterBytes before the cut.
       await new Promise<void>((r) => res.write(part.subarray(0, fault.afterBytes), () => r()));
@@ -111,16 +127,36 @@ async function endless(res: ServerResponse, body: Buffer): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/octet-stream' });
   while (!res.destroyed) {
     if (res.write(body)) continue;
-    await new Promise<void>((r) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        r();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
+    await drained(res);
   }
+}
+
+/**
+ * Writes `parts` in 64 KiB chunks, waiting whenever the socket is full, until the client goes away: what
+ * `log.sent` counts is then what the client made the server send (at most a socket buffer past what it read).
+ */
+async function pump(res: ServerResponse, parts: readonly Buffer[], log: RequestLog): Promise<void> {
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i += 64 * 1024) {
+      if (res.destroyed) return;
+      const chunk = part.subarray(i, i + 64 * 1024);
+      log.sent += chunk.length;
+      if (!res.write(chunk)) await drained(res);
+    }
+  }
+  res.end();
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((r) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      r();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** Routes every file of a folder (recursively), e.g. the embedded sample, optionally trickled. */
