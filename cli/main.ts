@@ -79,10 +79,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     return await dispatch(argv, io);
   } catch (caught) {
-    const err = fromOsError(caught) ?? caught;
+    const err = fromOsError(caught) ?? interruption(caught, io.signal) ?? caught;
     if (isReingestError(err)) {
       io.stderr.write(`reingest: ${err.code}: ${err.message}\n`);
-      if (debug) io.stderr.write(`${err.stack}\n`);
+      if (debug) io.stderr.write(`${err.stack}\n${err.cause instanceof Error ? `cause: ${err.cause.stack}\n` : ''}`);
       if (err.code === 'REINGEST_E_INTERRUPTED') return EXIT.interrupted;
       return err.code === 'REINGEST_E_USAGE' ? EXIT.usage : EXIT.failed;
     }
@@ -91,6 +91,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stderr.write(debug ? `${(err as Error).stack}\n` : 'This is a bug in reingest. Rerun with --debug and report the output.\n');
     return EXIT.internal;
   }
+}
+
+/**
+ * An untyped error thrown once SIGINT/SIGTERM has aborted the run's signal is that stop arriving (a backoff
+ * sleep, a request or a stream cut short), wherever it was waiting: the exit is 130, as for an interrupted
+ * DAG. The error itself is kept as the cause (--debug prints it).
+ */
+function interruption(err: unknown, signal: AbortSignal): ReingestError | null {
+  if (!signal.aborted || isReingestError(err)) return null;
+  const why = signal.reason instanceof Error ? signal.reason.message : 'interrupted';
+  return new ReingestError('REINGEST_E_INTERRUPTED', `${why}; finished tasks are cached, rerun the same command to resume`, { cause: err });
 }
 
 async function dispatch(argv: string[], io: Io): Promise<number> {
