@@ -63,7 +63,8 @@ Options:
   --json                print {"root","manifest","tasksRun","tasksCached"} on stdout
   --quiet               no progress display (it only shows on a TTY anyway)
   --events FILE         append one JSON line per task event (task-start, task-cached, task-done with
-                        per-stage ms, task-retry with attempt, waitMs and reason, task-failed) to FILE
+                        per-stage ms, task-retry with attempt, waitMs and reason, task-failed) to FILE;
+                        its folder is made if missing (a directory named as FILE is a usage error)
   --shuffle SEED        start ready tasks in a seeded random order (checks that the root does not
                         depend on task completion order)
   --remote-cache URL    also use a shared HTTP cache (Bazel layout: URL/ac/<key>, URL/cas/<sha256>;
@@ -157,7 +158,8 @@ Writes one HTML file that works offline (no scripts, no downloads): the pipeline
 document funnel (records after each stage, drops by reason), the language distribution, tokens per
 shard, the root digest, pinned inputs and outputs, and time and throughput per stage from the run
 record of the run that computed the data (kept in --cache under the root; a cached rerun does not
-replace it; a dataset built elsewhere has none). Default output: report.html beside the manifest.
+replace it; a dataset built elsewhere has none). Default output: report.html beside the manifest;
+-o FILE names another file (its folder is made if missing).
 
 Example:
   reingest report out/sample/manifest.json -o /tmp/sample-report.html

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { createLogger, isLogLevel } from './log.ts';
 import { cacheDir, concurrency, parse, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
 import { fromOsError } from './os-errors.ts';
+import { openEventsFile, outFile } from './out-file.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
 import { checkProof, makeProof, readProofFile } from './proof.ts';
@@ -190,8 +191,12 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (values.help || positionals.length !== 1) return help(io, 'report', !values.help);
       const m = await readManifestFile(positionals[0]!);
       const html = renderReport(reportData(m, await runOf(m, cacheDir(values.cache, io.env))));
-      const dest = values.output ?? join(dirname(positionals[0]!), 'report.html');
-      await writeFile(dest, html);
+      const dest = values.output === undefined ? join(dirname(positionals[0]!), 'report.html') : await outFile('-o', values.output, 'report.html');
+      try {
+        await writeFile(dest, html);
+      } catch (err) {
+        throw Object.assign(err as Error, { path: dest }); // an error from the write itself (EIO) names no file
+      }
       io.stdout.write(values.json ? `${JSON.stringify({ report: resolve(dest) })}\n` : `report ${resolve(dest)}\n`);
       return EXIT.ok;
     }
@@ -320,11 +325,11 @@ async function runAndReport(
   merge: boolean,
 ): Promise<number> {
   const progress = io.stderr.isTTY && !values.quiet && !values.json ? new Progress(io.stderr) : undefined;
-  // --events FILE: one JSON line per task event, for other tools (appended synchronously, so none is lost).
-  const events = values.events === undefined ? undefined : openSync(resolve(values.events), 'a');
+  // --events FILE: one JSON line per task event, for other tools.
+  const events = values.events === undefined ? undefined : await openEventsFile(values.events);
   const emit = (e: RunEvent) => {
     progress?.onEvent(e);
-    if (events !== undefined) writeSync(events, `${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`);
+    events?.write(`${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`);
   };
   let summary;
   try {
@@ -343,7 +348,7 @@ async function runAndReport(
     });
   } finally {
     progress?.stop();
-    if (events !== undefined) closeSync(events);
+    events?.close();
   }
   const { root, manifestPath, run } = summary;
   if (values.json) {
