@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
 import { isDigest, type Digest } from '../cache/digest.ts';
-import { ObjectStore } from '../cache/store.ts';
+import { NOT_A_FILE, ObjectStore } from '../cache/store.ts';
 import { EXIT, isReingestError, ReingestError } from '../runner/errors.ts';
 import type { Manifest } from '../runner/manifest.ts';
 import { edgeObjects } from '../runner/task-result.ts';
@@ -389,7 +389,7 @@ async function cmdCache(args: string[], io: Io): Promise<number> {
     const entries = await auditEntries(store);
     if (values.json) io.stdout.write(`${JSON.stringify({ cache: store.root, ...report, entries })}\n`);
     else {
-      for (const c of report.corrupt) io.stdout.write(`CORRUPT ${c.digest} (bytes hash to ${c.found}), moved to ${c.movedTo}\n`);
+      for (const c of report.corrupt) io.stdout.write(`CORRUPT ${c.digest} (${c.found === NOT_A_FILE ? 'not a file' : `bytes hash to ${c.found}`}), moved to ${c.movedTo}\n`);
       for (const r of entries.refused) io.stdout.write(`REFUSED entry ${r.key}: ${r.problem}; removed\n`);
       for (const d of entries.dangling) io.stdout.write(`DANGLING entry ${d.key}: names ${d.missing.length} object(s) not in the cache (${d.missing[0]}${d.missing.length > 1 ? ', ...' : ''}); removed\n`);
       io.stdout.write(`${report.checked} objects (${report.bytes} bytes) checked in ${store.root}, ${report.corrupt.length} corrupt; ${entries.checked} action entries, ${entries.refused.length} refused, ${entries.dangling.length} dangling\n`);
