@@ -133,8 +133,9 @@ Example:
 
 Prints every document the run dropped, one JSON line each, in the manifest's order (task, then stage, then
 the order the stage dropped them): {"task","segment","stage","reason","id","url"} — id is the WARC-Record-ID,
-url the page's. Read from the cache that made the run; each list is re-hashed against the digest the
-manifest records for it (an edge's "exclusions"). A count per stage/reason goes to stderr. WARC records
+url the page's. Read from the cache that made the run; every list is re-hashed against the digest the
+manifest records for it (an edge's "exclusions") before the first line is printed, so a missing or corrupt
+one prints nothing (exit 1). A count per stage/reason goes to stderr. WARC records
 that never were documents (requests, metadata, non-HTML responses) are counted in the manifest, not listed.
 
 Examples:
