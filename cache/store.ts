@@ -287,7 +287,7 @@ export class CorruptObjectError extends ReingestError {
 /** What rehash finds where an object should be when it is not a file (a directory): corrupt, with no digest. */
 export const NOT_A_FILE = 'not-a-file';
 
-/** A directory (or other non-file) under an object's name, met while reading it. */
+/** A directory under an object's name, met while reading it (EISDIR). */
 export class NotAFileError extends ReingestError {
   constructor(path: string) {
     super(
