@@ -1,17 +1,18 @@
 import { digestHex, type Digest } from './digest.ts';
-import type { ObjectStore } from './store.ts';
+import type { NOT_A_FILE, ObjectStore } from './store.ts';
 
 export interface VerifyReport {
   readonly checked: number;
   readonly bytes: number;
-  readonly corrupt: readonly { readonly digest: Digest; readonly found: Digest; readonly movedTo: string }[];
+  /** found: what the bytes hash to, or NOT_A_FILE (a directory under the object's name). */
+  readonly corrupt: readonly { readonly digest: Digest; readonly found: Digest | typeof NOT_A_FILE; readonly movedTo: string }[];
 }
 
 /** Re-hashes every object; corrupt ones are moved to corrupt/ so they are never served again. */
 export async function verifyStore(store: ObjectStore): Promise<VerifyReport> {
   let checked = 0;
   let bytes = 0;
-  const corrupt: { digest: Digest; found: Digest; movedTo: string }[] = [];
+  const corrupt: { digest: Digest; found: Digest | typeof NOT_A_FILE; movedTo: string }[] = [];
   for await (const { digest, size } of store.listObjects()) {
     const found = await store.rehash(digest);
     checked++;

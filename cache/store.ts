@@ -81,9 +81,14 @@ export class ObjectStore {
   async *read(d: Digest, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     const h = new StreamDigest();
     const stream = createReadStream(this.objectPath(d), { highWaterMark: 256 * 1024, signal });
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      h.update(chunk);
-      yield chunk;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        h.update(chunk);
+        yield chunk;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw new NotAFileError(this.objectPath(d));
+      throw err;
     }
     const got = h.digest();
     if (got !== d) throw new CorruptObjectError(d, got, this.objectPath(d));
@@ -96,15 +101,20 @@ export class ObjectStore {
     return Buffer.concat(parts);
   }
 
-  /** Re-hashes one stored object. Returns the digest actually found, or null when it is missing. */
-  async rehash(d: Digest): Promise<Digest | null> {
+  /**
+   * Re-hashes one stored object. Returns the digest actually found, null when it is missing, or NOT_A_FILE
+   * when something else (a directory) sits under its name: corrupt too, it has no digest to report.
+   */
+  async rehash(d: Digest): Promise<Digest | null | typeof NOT_A_FILE> {
     const h = new StreamDigest();
     try {
       for await (const chunk of createReadStream(this.objectPath(d), { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
         h.update(chunk);
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      if (code === 'EISDIR') return NOT_A_FILE;
       throw err;
     }
     return h.digest();
@@ -112,10 +122,14 @@ export class ObjectStore {
 
   /** Moves a corrupt object aside (never deletes evidence) so it is neither served nor counted as present. */
   async quarantine(d: Digest): Promise<string> {
+    return this.#quarantinePath(this.objectPath(d), digestHex(d));
+  }
+
+  async #quarantinePath(path: string, name: string): Promise<string> {
     const dir = join(this.root, 'corrupt');
     await mkdir(dir, { recursive: true });
-    const dest = join(dir, `${digestHex(d)}.${randomBytes(4).toString('hex')}`);
-    await rename(this.objectPath(d), dest);
+    const dest = join(dir, `${name}.${randomBytes(4).toString('hex')}`);
+    await rename(path, dest);
     return dest;
   }
 
@@ -153,7 +167,9 @@ export class ObjectStore {
 
   /**
    * An action entry's text, or null. At most ACTION_MAX_BYTES + 1 bytes are read, so a huge entry (a
-   * shared directory is writable by others) costs bounded memory and is refused by its length.
+   * shared directory is writable by others) costs bounded memory and is refused by its length. Something
+   * other than a file under an entry's name (a directory) is moved to corrupt/ and is a miss: the task
+   * reruns and publishes its entry there.
    */
   async readAction(keyHex: string): Promise<string | null> {
     let fh: FileHandle;
@@ -164,7 +180,12 @@ export class ObjectStore {
       throw err;
     }
     try {
-      const buf = Buffer.alloc(Math.min((await fh.stat()).size, ACTION_MAX_BYTES + 1));
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        await this.#quarantinePath(this.actionPath(keyHex), `${keyHex}.json`);
+        return null;
+      }
+      const buf = Buffer.alloc(Math.min(st.size, ACTION_MAX_BYTES + 1));
       const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
       return buf.subarray(0, bytesRead).toString('utf8');
     } finally {
@@ -200,11 +221,21 @@ export class ObjectStore {
   }
 
   async removeAction(keyHex: string): Promise<void> {
-    await rm(this.actionPath(keyHex), { force: true });
+    await this.#remove(this.actionPath(keyHex), `${keyHex}.json`);
   }
 
   async removeObject(d: Digest): Promise<void> {
-    await rm(this.objectPath(d), { force: true });
+    await this.#remove(this.objectPath(d), digestHex(d));
+  }
+
+  /** Removes a file; a directory under a file's name is moved to corrupt/ instead (rm would refuse it). */
+  async #remove(path: string, name: string): Promise<void> {
+    try {
+      await rm(path, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_FS_EISDIR') throw err;
+      await this.#quarantinePath(path, name);
+    }
   }
 
   /** Temp files older than the given age are leftovers of killed writers. */
@@ -250,6 +281,20 @@ export class CorruptObjectError extends ReingestError {
     this.expected = expected;
     this.found = found;
     this.path = path;
+  }
+}
+
+/** What rehash finds where an object should be when it is not a file (a directory): corrupt, with no digest. */
+export const NOT_A_FILE = 'not-a-file';
+
+/** A directory under an object's name, met while reading it (EISDIR). */
+export class NotAFileError extends ReingestError {
+  constructor(path: string) {
+    super(
+      'REINGEST_E_CACHE_CORRUPT',
+      `cache object ${path} is corrupt: expected a file, found a directory; run \`reingest cache verify\` to quarantine corrupt objects, then rerun`,
+      { where: path },
+    );
   }
 }
 

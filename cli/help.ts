@@ -63,7 +63,8 @@ Options:
   --json                print {"root","manifest","tasksRun","tasksCached"} on stdout
   --quiet               no progress display (it only shows on a TTY anyway)
   --events FILE         append one JSON line per task event (task-start, task-cached, task-done with
-                        per-stage ms, task-retry with attempt, waitMs and reason, task-failed) to FILE
+                        per-stage ms, task-retry with attempt, waitMs and reason, task-failed) to FILE;
+                        its folder is made if missing (a directory named as FILE is a usage error)
   --shuffle SEED        start ready tasks in a seeded random order (checks that the root does not
                         depend on task completion order)
   --remote-cache URL    also use a shared HTTP cache (Bazel layout: URL/ac/<key>, URL/cas/<sha256>;
@@ -140,8 +141,9 @@ Example:
 
 Prints every document the run dropped, one JSON line each, in the manifest's order (task, then stage, then
 the order the stage dropped them): {"task","segment","stage","reason","id","url"} — id is the WARC-Record-ID,
-url the page's. Read from the cache that made the run; each list is re-hashed against the digest the
-manifest records for it (an edge's "exclusions"). A count per stage/reason goes to stderr. WARC records
+url the page's. Read from the cache that made the run; every list is re-hashed against the digest the
+manifest records for it (an edge's "exclusions") before the first line is printed, so a missing or corrupt
+one prints nothing (exit 1). A count per stage/reason goes to stderr. WARC records
 that never were documents (requests, metadata, non-HTML responses) are counted in the manifest, not listed.
 
 Examples:
@@ -165,7 +167,8 @@ Writes one HTML file that works offline (no scripts, no downloads): the pipeline
 document funnel (records after each stage, drops by reason), the language distribution, tokens per
 shard, the root digest, pinned inputs and outputs, and time and throughput per stage from the run
 record of the run that computed the data (kept in --cache under the root; a cached rerun does not
-replace it; a dataset built elsewhere has none). Default output: report.html beside the manifest.
+replace it; a dataset built elsewhere has none). Default output: report.html beside the manifest;
+-o FILE names another file (its folder is made if missing).
 
 Example:
   reingest report out/sample/manifest.json -o /tmp/sample-report.html

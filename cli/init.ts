@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ReingestError } from '../runner/errors.ts';
 import { UsageError } from './options.ts';
+import { makeDir } from './out-file.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,7 +27,7 @@ export async function initPipeline(name: string, dir: string): Promise<string> {
   const inside = !relative(ROOT, folder).startsWith('..');
   const file = join(folder, `${name}.${inside ? 'ts' : 'mts'}`);
   if (existsSync(file)) throw new ReingestError('REINGEST_E_EXISTS', `init: ${file} already exists; choose another name or remove it`, { where: file });
-  await mkdir(folder, { recursive: true });
+  await makeDir('init --dir', folder);
   const s = (m: string) => importPath(folder, m);
   const sampleDir = relative(folder, join(ROOT, 'sample')).split(sep).join('/') || '.';
   const text = `/**

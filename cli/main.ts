@@ -1,10 +1,10 @@
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
 import { isDigest, type Digest } from '../cache/digest.ts';
-import { ObjectStore } from '../cache/store.ts';
+import { NOT_A_FILE, ObjectStore } from '../cache/store.ts';
 import { EXIT, isReingestError, ReingestError } from '../runner/errors.ts';
 import type { Manifest } from '../runner/manifest.ts';
 import { edgeObjects } from '../runner/task-result.ts';
@@ -17,6 +17,7 @@ import { createLogger, isLogLevel } from './log.ts';
 import { cacheDir, concurrency, parse, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
 import { fromOsError } from './os-errors.ts';
+import { openEventsFile, outFile } from './out-file.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
 import { checkProof, makeProof, readProofFile } from './proof.ts';
@@ -70,10 +71,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     return await dispatch(argv, io);
   } catch (caught) {
-    const err = fromOsError(caught) ?? caught;
+    const err = fromOsError(caught) ?? interruption(caught, io.signal) ?? caught;
     if (isReingestError(err)) {
       io.stderr.write(`reingest: ${err.code}: ${err.message}\n`);
-      if (debug) io.stderr.write(`${err.stack}\n`);
+      if (debug) io.stderr.write(`${err.stack}\n${err.cause instanceof Error ? `cause: ${err.cause.stack}\n` : ''}`);
       if (err.code === 'REINGEST_E_INTERRUPTED') return EXIT.interrupted;
       return err.code === 'REINGEST_E_USAGE' ? EXIT.usage : EXIT.failed;
     }
@@ -82,6 +83,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stderr.write(debug ? `${(err as Error).stack}\n` : 'This is a bug in reingest. Rerun with --debug and report the output.\n');
     return EXIT.internal;
   }
+}
+
+/**
+ * An untyped error thrown once SIGINT/SIGTERM has aborted the run's signal is that stop arriving (a backoff
+ * sleep, a request or a stream cut short), wherever it was waiting: the exit is 130, as for an interrupted
+ * DAG. The error itself is kept as the cause (--debug prints it).
+ */
+function interruption(err: unknown, signal: AbortSignal): ReingestError | null {
+  if (!signal.aborted || isReingestError(err)) return null;
+  const why = signal.reason instanceof Error ? signal.reason.message : 'interrupted';
+  return new ReingestError('REINGEST_E_INTERRUPTED', `${why}; finished tasks are cached, rerun the same command to resume`, { cause: err });
 }
 
 async function dispatch(argv: string[], io: Io): Promise<number> {
@@ -170,8 +182,12 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       if (values.help || positionals.length !== 1) return help(io, 'report', !values.help);
       const m = await readManifestFile(positionals[0]!);
       const html = renderReport(reportData(m, await runOf(m, cacheDir(values.cache, io.env))));
-      const dest = values.output ?? join(dirname(positionals[0]!), 'report.html');
-      await writeFile(dest, html);
+      const dest = values.output === undefined ? join(dirname(positionals[0]!), 'report.html') : await outFile('-o', values.output, 'report.html');
+      try {
+        await writeFile(dest, html);
+      } catch (err) {
+        throw Object.assign(err as Error, { path: dest }); // an error from the write itself (EIO) names no file
+      }
       io.stdout.write(values.json ? `${JSON.stringify({ report: resolve(dest) })}\n` : `report ${resolve(dest)}\n`);
       return EXIT.ok;
     }
@@ -300,11 +316,11 @@ async function runAndReport(
   merge: boolean,
 ): Promise<number> {
   const progress = io.stderr.isTTY && !values.quiet && !values.json ? new Progress(io.stderr) : undefined;
-  // --events FILE: one JSON line per task event, for other tools (appended synchronously, so none is lost).
-  const events = values.events === undefined ? undefined : openSync(resolve(values.events), 'a');
+  // --events FILE: one JSON line per task event, for other tools.
+  const events = values.events === undefined ? undefined : await openEventsFile(values.events);
   const emit = (e: RunEvent) => {
     progress?.onEvent(e);
-    if (events !== undefined) writeSync(events, `${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`);
+    events?.write(`${JSON.stringify({ ...e, time: new Date().toISOString() })}\n`);
   };
   let summary;
   try {
@@ -323,7 +339,7 @@ async function runAndReport(
     });
   } finally {
     progress?.stop();
-    if (events !== undefined) closeSync(events);
+    events?.close();
   }
   const { root, manifestPath, run } = summary;
   if (values.json) {
@@ -370,7 +386,7 @@ async function cmdCache(args: string[], io: Io): Promise<number> {
     const entries = await auditEntries(store);
     if (values.json) io.stdout.write(`${JSON.stringify({ cache: store.root, ...report, entries })}\n`);
     else {
-      for (const c of report.corrupt) io.stdout.write(`CORRUPT ${c.digest} (bytes hash to ${c.found}), moved to ${c.movedTo}\n`);
+      for (const c of report.corrupt) io.stdout.write(`CORRUPT ${c.digest} (${c.found === NOT_A_FILE ? 'not a file' : `bytes hash to ${c.found}`}), moved to ${c.movedTo}\n`);
       for (const r of entries.refused) io.stdout.write(`REFUSED entry ${r.key}: ${r.problem}; removed\n`);
       for (const d of entries.dangling) io.stdout.write(`DANGLING entry ${d.key}: names ${d.missing.length} object(s) not in the cache (${d.missing[0]}${d.missing.length > 1 ? ', ...' : ''}); removed\n`);
       io.stdout.write(`${report.checked} objects (${report.bytes} bytes) checked in ${store.root}, ${report.corrupt.length} corrupt; ${entries.checked} action entries, ${entries.refused.length} refused, ${entries.dangling.length} dangling\n`);

@@ -16,6 +16,8 @@ export function fromOsError(err: unknown): ReingestError | null {
     case 'EROFS':
     case 'ENOTDIR':
       return new ReingestError('REINGEST_E_PERMISSION', `cannot write ${where} (${e.code}); choose a writable --cache/--out directory (every part of the path a directory) or fix its permissions`, { where });
+    case 'EIO':
+      return new ReingestError('REINGEST_E_IO', `the system reported an I/O error (EIO) at ${where}: the disk, network filesystem or device behind it failed; check it (dmesg, the mount), or use another --cache/--out, then rerun: finished tasks are kept`, { where });
     case 'EMFILE':
     case 'ENFILE':
       return new ReingestError('REINGEST_E_TOO_MANY_FILES', `the system ran out of file descriptors (${e.code}) at ${where}; lower --concurrency or raise ulimit -n`, { where });

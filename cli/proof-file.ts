@@ -45,6 +45,10 @@ export async function readProofFile(file: string): Promise<unknown> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
+    // open() takes a directory; reading it would fail with EISDIR.
+    if ((await fh.stat()).isDirectory()) {
+      throw new ReingestError('REINGEST_E_PROOF', `proof check: expected a proof file at ${file}, found a directory`, { where: file });
+    }
     for (;;) {
       const { bytesRead, buffer } = await fh.read(Buffer.alloc(1024 * 1024), 0, 1024 * 1024, null);
       if (bytesRead === 0) break;

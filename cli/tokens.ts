@@ -70,6 +70,10 @@ export async function checkShards(dir: string, manifest: Manifest, manifestDir: 
         results.push({ file: o.file, status: 'differs', expected: o.digest, found: 'not gzip' });
         continue;
       }
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
+        results.push({ file: o.file, status: 'differs', expected: o.digest, found: 'a directory' });
+        continue;
+      }
       throw err;
     }
     results.push({ file: o.file, status: found === o.digest ? 'ok' : 'differs', expected: o.digest, ...(found === o.digest ? {} : { found }) });

@@ -20,8 +20,11 @@ export const jsonl: AggregateStage<JsonlParams> = {
     let batch: string[] = [];
     for await (const { segment, records } of inputs) {
       for await (const rec of records) {
-        const line: Record<string, unknown> = { segment: segment.path };
+        // Own fields only: a field named "constructor" or "toString" must not reach Object.prototype's
+        // functions, and a line without a prototype takes "__proto__" as a plain key.
+        const line: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, { segment: segment.path });
         for (const f of ctx.params.fields) {
+          if (!Object.hasOwn(rec, f)) continue;
           const val = rec[f];
           line[f] = val instanceof Uint8Array ? Buffer.from(val).toString('base64') : val;
         }

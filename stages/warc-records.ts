@@ -76,7 +76,7 @@ export async function* readWarc(input: AsyncIterable<Uint8Array>, opts: ReadWarc
     yield* parseWarc(all(), { ...parse, onSkipped: (offset, n, atEnd) => found(atEnd ? 'trailing-garbage' : 'skipped-bytes', offset, n) });
     return;
   }
-  const hint = start.readUInt32LE(0) === 0xfd2fb528 ? 'zstd-compressed (.warc.zst), which this version does not read yet' : magic.startsWith('filedesc://') ? 'a legacy ARC file, not WARC' : 'neither gzip nor WARC';
+  const hint = start.length >= 4 && start.readUInt32LE(0) === 0xfd2fb528 ? 'zstd-compressed (.warc.zst), which this version does not read yet' : magic.startsWith('filedesc://') ? 'a legacy ARC file, not WARC' : 'neither gzip nor WARC';
   throw new ReingestError('REINGEST_E_WARC_FORMAT', `${where}: expected a WARC file (gzip or plain), the first bytes say it is ${hint}`, { where: `${where}@0` });
 }
 

@@ -30,8 +30,9 @@ export async function* openUrl(url: URL, signal: AbortSignal, log: StageLog, pol
     }
     if (policy.pin && read < policy.pin.size) throw pinMismatch(url, policy.pin, `${read} bytes (the file ends there)`);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ReingestError('REINGEST_E_SOURCE_MISSING', `expected a file at ${path}, found none; check the mirror and the path list`, { where: url.href });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR') {
+      throw new ReingestError('REINGEST_E_SOURCE_MISSING', `expected a file at ${path}, found ${code === 'ENOENT' ? 'none' : 'a directory'}; check the mirror and the path list`, { where: url.href });
     }
     throw err;
   }
