@@ -16,7 +16,7 @@ import { HELP } from './help.ts';
 import { createLogger, isLogLevel } from './log.ts';
 import { cacheDir, concurrency, parse, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
-import { fromOsError } from './os-errors.ts';
+import { fromOsError } from '../cache/os-errors.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
 import { checkProof, makeProof, readProofFile } from './proof.ts';
