@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../cache/atomic-write.ts';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
 import { isDigest, type Digest } from '../cache/digest.ts';
 import { ObjectStore } from '../cache/store.ts';
@@ -180,7 +180,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       const m = await readManifestFile(positionals[0]!);
       const html = renderReport(reportData(m, await runOf(m, cacheDir(values.cache, io.env))));
       const dest = values.output ?? join(dirname(positionals[0]!), 'report.html');
-      await writeFile(dest, html);
+      await writeFileAtomic(dest, html);
       io.stdout.write(values.json ? `${JSON.stringify({ report: resolve(dest) })}\n` : `report ${resolve(dest)}\n`);
       return EXIT.ok;
     }
