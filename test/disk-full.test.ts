@@ -160,3 +160,13 @@ t.test('a full --cache, filling at several points: typed errors, no temp file, a
   if (reference) t.equal(runJson(done.stdout).root, reference, 'the root of an uninterrupted run');
   t.ok(runJson(done.stdout).tasksCached > 0, 'finished tasks were kept');
 });
+
+t.test('a full disk met on a segment worker thread is the same typed error, not a bug', { skip }, async (t) => {
+  const disk = await tmpfs(t, '300k');
+  const cache = join(disk, 'cache');
+  // Two segments, so the chains run on workers; 300 KiB fills while they write their objects.
+  const r = await runCli(['run', SAMPLE_PIPELINE, '--segments', '0..1', '--workers', '2', '--cache', cache, '--out', join(disk, '..', 'out'), '--json']);
+  assertDiskFull(t, r, disk, 'on a worker');
+  t.same(await leftovers(disk), [], 'no temp file left');
+  t.equal((await verifyCache(cache)).code, 0, 'cache verify passes');
+});
