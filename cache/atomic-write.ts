@@ -207,7 +207,7 @@ function noSpace(detail: string): Error {
 }
 
 /** An OS error as a typed one naming `path`; any other error keeps its kind and gains the path it lacked. */
-export function diskError(err: unknown, path: string): unknown {
+function diskError(err: unknown, path: string): unknown {
   if (isReingestError(err)) return err;
   const typed = fromOsError(err, path);
   if (typed) return typed;

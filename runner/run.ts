@@ -242,7 +242,10 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
   });
 }
 
-/** Streamed through the atomic writer, not copyFile: fsynced and size-checked like every publish, and a full disk names the destination (copyFile's error names the source). */
+/**
+ * Streamed through the atomic writer, not copyFile: fsynced and size-checked like every publish, and a
+ * full disk names the destination (copyFile's error names the source).
+ */
 function copyAtomic(src: string, dest: string): Promise<void> {
   return writeStreamAtomic(dest, createReadStream(src, { highWaterMark: 1 << 20 }));
 }
