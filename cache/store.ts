@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, link, unlink, readFile, utimes, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, readFile, utimes, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { AtomicFile, writeFileAtomic } from './atomic-write.ts';
 import { StreamDigest, digestHex, isDigest, type Digest } from './digest.ts';
 import { ReingestError } from './errors.ts';
 
@@ -17,8 +17,9 @@ export const ACTION_MAX_BYTES = 16 * 1024 * 1024;
  *   runs/<64 hex>.jsonl               run records by manifest root: times, host, tool (runner/run-record.ts)
  *   tmp/                              files being written; never read by anyone
  *
- * Every publish is write-to-tmp, fsync, then an atomic rename or link, so a reader never sees half an object,
- * even after kill -9, and several processes may share the directory without locks.
+ * Every publish goes through atomic-write.ts (write to tmp/, fsync, then an atomic rename or link), so a
+ * reader never sees half an object, even after kill -9 or a full disk, and several processes may share the
+ * directory without locks.
  */
 export class ObjectStore {
   readonly root: string;
@@ -58,9 +59,7 @@ export class ObjectStore {
 
   /** Opens a writer for a new object whose digest is learnt when it is committed. */
   async createWriter(): Promise<ObjectWriter> {
-    const tmp = this.#tmpPath();
-    const fh = await open(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644);
-    return new ObjectWriter(this, fh, tmp);
+    return new ObjectWriter(this, await AtomicFile.create(this.#tmpDir(), { mode: 0o644 }));
   }
 
   async putBytes(bytes: Uint8Array): Promise<{ digest: Digest; size: number }> {
@@ -199,25 +198,8 @@ export class ObjectStore {
    */
   async writeActionOnce(keyHex: string, text: string): Promise<{ created: boolean; existing?: string }> {
     const dest = this.actionPath(keyHex);
-    await mkdir(join(dest, '..'), { recursive: true });
-    const tmp = this.#tmpPath();
-    const fh = await open(tmp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644);
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await link(tmp, dest);
-      await syncDir(join(dest, '..'));
-      return { created: true };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      return { created: false, existing: await readFile(dest, 'utf8') };
-    } finally {
-      await unlink(tmp).catch(() => {});
-    }
+    if (await writeFileAtomic(dest, text, { exclusive: true, tmpDir: this.#tmpDir(), mode: 0o644 })) return { created: true };
+    return { created: false, existing: await readFile(dest, 'utf8') };
   }
 
   async removeAction(keyHex: string): Promise<void> {
@@ -253,17 +235,14 @@ export class ObjectStore {
     return removed;
   }
 
-  async publishObject(tmp: string, d: Digest): Promise<void> {
-    const dest = this.objectPath(d);
-    const dir = join(dest, '..');
-    await mkdir(dir, { recursive: true });
+  async publishObject(file: AtomicFile, d: Digest): Promise<void> {
     // Same name means same bytes, so a concurrent writer of the same object is harmless: last rename wins.
-    await rename(tmp, dest);
-    await syncDir(dir);
+    await file.publish(this.objectPath(d));
   }
 
-  #tmpPath(): string {
-    return join(this.root, 'tmp', `${process.pid}-${randomBytes(8).toString('hex')}`);
+  /** Temp files live in the cache's own tmp/: on its filesystem, and removed by `cache gc` when stale. */
+  #tmpDir(): string {
+    return join(this.root, 'tmp');
   }
 }
 
@@ -298,20 +277,21 @@ export class NotAFileError extends ReingestError {
   }
 }
 
-/** Buffers small writes so that a stream of small record frames becomes few large syscalls. */
+/**
+ * Streams a new object to a temp file (atomic-write.ts), hashing as it goes; commit publishes it under the
+ * digest. Small writes are buffered so that a stream of small record frames becomes few large syscalls.
+ */
 export class ObjectWriter {
   readonly #store: ObjectStore;
-  readonly #fh: FileHandle;
-  readonly #tmp: string;
+  readonly #file: AtomicFile;
   readonly #hash = new StreamDigest();
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #done = false;
 
-  constructor(store: ObjectStore, fh: FileHandle, tmp: string) {
+  constructor(store: ObjectStore, file: AtomicFile) {
     this.#store = store;
-    this.#fh = fh;
-    this.#tmp = tmp;
+    this.#file = file;
   }
 
   get size(): number {
@@ -331,38 +311,16 @@ export class ObjectWriter {
     const data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    // A write may take fewer bytes than given (a full disk, a quota): loop, and never publish a short object.
-    let at = 0;
-    try {
-      while (at < data.byteLength) {
-        const { bytesWritten } = await this.#fh.write(data, at, data.byteLength - at);
-        if (bytesWritten === 0) throw Object.assign(new Error(`no space left: ${this.#tmp} took 0 of ${data.byteLength - at} bytes`), { code: 'ENOSPC' });
-        at += bytesWritten;
-      }
-    } catch (err) {
-      // OS errors from a file handle carry no path; name the file being written.
-      if (typeof err === 'object' && err !== null && !('path' in err)) Object.assign(err, { path: this.#tmp });
-      throw err;
-    }
+    await this.#file.write(data);
   }
 
+  /** Publishes the bytes under their digest; a failure (a full disk) publishes nothing and leaves no temp file. */
   async commit(): Promise<{ digest: Digest; size: number }> {
     if (this.#done) throw new Error('Internal error: object writer committed twice');
-    try {
-      await this.#flush();
-      await this.#fh.sync();
-      const written = (await this.#fh.stat()).size;
-      if (written !== this.#hash.bytes) {
-        throw Object.assign(new Error(`${this.#tmp} holds ${written} of the ${this.#hash.bytes} bytes written to it`), { code: 'ENOSPC', path: this.#tmp });
-      }
-      await this.#fh.close();
-    } catch (err) {
-      await this.abort();
-      throw err;
-    }
     this.#done = true;
+    await this.#flush();
     const digest = this.#hash.digest();
-    await this.#store.publishObject(this.#tmp, digest);
+    await this.#store.publishObject(this.#file, digest);
     return { digest, size: this.#hash.bytes };
   }
 
@@ -382,10 +340,8 @@ export class ObjectWriter {
   }
 
   async abort(): Promise<void> {
-    if (this.#done) return;
     this.#done = true;
-    await this.#fh.close().catch(() => {});
-    await rm(this.#tmp, { force: true });
+    await this.#file.discard();
   }
 }
 
@@ -395,14 +351,5 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, fsConstants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

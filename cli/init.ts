@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../cache/atomic-write.ts';
 import { ReingestError } from '../runner/errors.ts';
 import { UsageError } from './options.ts';
 import { makeDir } from './out-file.ts';
@@ -26,7 +26,8 @@ export async function initPipeline(name: string, dir: string): Promise<string> {
   // .mts is ES module syntax wherever it sits.
   const inside = !relative(ROOT, folder).startsWith('..');
   const file = join(folder, `${name}.${inside ? 'ts' : 'mts'}`);
-  if (existsSync(file)) throw new ReingestError('REINGEST_E_EXISTS', `init: ${file} already exists; choose another name or remove it`, { where: file });
+  const exists = () => new ReingestError('REINGEST_E_EXISTS', `init: ${file} already exists; choose another name or remove it`, { where: file });
+  if (existsSync(file)) throw exists();
   await makeDir('init --dir', folder);
   const s = (m: string) => importPath(folder, m);
   const sampleDir = relative(folder, join(ROOT, 'sample')).split(sep).join('/') || '.';
@@ -94,6 +95,7 @@ export default definePipeline({
   ],
 });
 `;
-  await writeFile(file, text, { flag: 'wx' });
+  // Create-only, never a half-written module: another `init` of the same name between the check and here wins.
+  if (!(await writeFileAtomic(file, text, { exclusive: true }))) throw exists();
   return file;
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../cache/atomic-write.ts';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
 import { isDigest, type Digest } from '../cache/digest.ts';
 import { NOT_A_FILE, ObjectStore } from '../cache/store.ts';
@@ -16,7 +17,7 @@ import { HELP } from './help.ts';
 import { createLogger, isLogLevel } from './log.ts';
 import { cacheDir, concurrency, parse, UsageError } from './options.ts';
 import { Progress } from './progress.ts';
-import { fromOsError } from './os-errors.ts';
+import { fromOsError } from '../cache/os-errors.ts';
 import { openEventsFile, outFile } from './out-file.ts';
 import type { RunEvent } from '../runner/exec-common.ts';
 import { warcLs } from './warc-ls.ts';
@@ -183,11 +184,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       const m = await readManifestFile(positionals[0]!);
       const html = renderReport(reportData(m, await runOf(m, cacheDir(values.cache, io.env))));
       const dest = values.output === undefined ? join(dirname(positionals[0]!), 'report.html') : await outFile('-o', values.output, 'report.html');
-      try {
-        await writeFile(dest, html);
-      } catch (err) {
-        throw Object.assign(err as Error, { path: dest }); // an error from the write itself (EIO) names no file
-      }
+      await writeFileAtomic(dest, html);
       io.stdout.write(values.json ? `${JSON.stringify({ report: resolve(dest) })}\n` : `report ${resolve(dest)}\n`);
       return EXIT.ok;
     }

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { syncDir } from '../cache/atomic-write.ts';
 import { ReingestError } from './errors.ts';
 
 /**
@@ -32,5 +34,7 @@ export async function replaceOutDir(outDir: string, build: (dir: string) => Prom
     }
   }
   await rename(staging, outDir);
+  // The files inside were fsynced as they were published; the folder's new name is durable once its parent is.
+  await syncDir(dirname(outDir));
   await rm(old, { recursive: true, force: true });
 }

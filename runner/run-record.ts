@@ -1,4 +1,5 @@
-import { appendFile, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { appendWhole } from '../cache/atomic-write.ts';
 import type { Digest } from '../cache/digest.ts';
 import type { ObjectStore } from '../cache/store.ts';
 
@@ -28,7 +29,7 @@ export interface RunRecord {
 }
 
 export async function appendRunRecord(store: ObjectStore, r: RunRecord): Promise<void> {
-  await appendFile(store.runRecordPath(r.root), `${JSON.stringify(r)}\n`, { encoding: 'utf8', flush: true });
+  await appendWhole(store.runRecordPath(r.root), `${JSON.stringify(r)}\n`);
 }
 
 /** Only the newest records are read: the file's last 1 MiB. */

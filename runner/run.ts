@@ -1,12 +1,12 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { writeFileAtomic, writeStreamAtomic } from '../cache/atomic-write.ts';
 import type { Digest } from '../cache/digest.ts';
 import { HttpRemoteCache, type RemoteCacheConfig } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
@@ -194,12 +194,12 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
             const index = await readFilesIndex({ store }, out.digest, opts.signal ?? new AbortController().signal);
             for (const f of index.files) {
               const entry = outputEntryOf(step.output, f);
-              if (f.compress === 'gzip') await atomicGzip(store.objectPath(f.digest), join(dir, entry.file));
-              else await atomicCopy(store.objectPath(f.digest), join(dir, entry.file));
+              if (f.compress === 'gzip') await gzipAtomic(store.objectPath(f.digest), join(dir, entry.file));
+              else await copyAtomic(store.objectPath(f.digest), join(dir, entry.file));
               outputs.push(entry);
             }
           } else {
-            await atomicCopy(store.objectPath(out.digest), join(dir, step.output));
+            await copyAtomic(store.objectPath(out.digest), join(dir, step.output));
             outputs.push({ file: step.output, digest: out.digest, size: out.bytes });
           }
         }
@@ -214,7 +214,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
           outputs,
         } as const;
         manifest = { ...body, root: manifestRoot(body) };
-        await atomicWrite(join(dir, 'manifest.json'), formatManifest(manifest));
+        await writeFileAtomic(join(dir, 'manifest.json'), formatManifest(manifest));
       });
       const manifestPath = join(opts.outDir, 'manifest.json');
       if (!manifest) throw new Error('Internal error: the output folder was published without a manifest');
@@ -242,36 +242,15 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions): Promis
   });
 }
 
-async function atomicWrite(dest: string, text: string): Promise<void> {
-  const tmp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    await writeFile(tmp, text, { encoding: 'utf8', flush: true });
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-async function atomicCopy(src: string, dest: string): Promise<void> {
-  const tmp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    await copyFile(src, tmp);
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+/**
+ * Streamed through the atomic writer, not copyFile: fsynced and size-checked like every publish, and a
+ * full disk names the destination (copyFile's error names the source).
+ */
+function copyAtomic(src: string, dest: string): Promise<void> {
+  return writeStreamAtomic(dest, createReadStream(src, { highWaterMark: 1 << 20 }));
 }
 
 /** gzip with a fixed level and Node's fixed header (mtime 0, no name), so one zlib build gives one file. */
-async function atomicGzip(src: string, dest: string): Promise<void> {
-  const tmp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
-  try {
-    await pipeline(createReadStream(src), createGzip({ level: 9 }), createWriteStream(tmp));
-    await rename(tmp, dest);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+function gzipAtomic(src: string, dest: string): Promise<void> {
+  return pipeline(createReadStream(src), createGzip({ level: 9 }), (gz: AsyncIterable<Uint8Array>) => writeStreamAtomic(dest, gz));
 }

@@ -1,6 +1,6 @@
-import { mkdir, rename, writeFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../cache/atomic-write.ts';
 import { digestHex } from '../cache/digest.ts';
 import { HttpRemoteCache } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
@@ -92,11 +92,8 @@ export async function runShard(p: ResolvedPipeline, shard: ShardSpec, opts: Omit
         throw isReingestError(e) ? e : Object.assign(e as Error, { task: outcome.failures[0]!.id });
       }
       const summary: ShardSummary = { shard, segments: done };
-      const dir = markerDir(store, list.result.key, shard.count);
-      await mkdir(dir, { recursive: true });
-      const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-      await writeFile(tmp, `${JSON.stringify(summary)}\n`, { flush: true });
-      await rename(tmp, join(dir, `${shard.index}.json`));
+      // The temp file goes to the cache's tmp/, so a killed shard leaves nothing `cache gc` does not clean.
+      await writeFileAtomic(join(markerDir(store, list.result.key, shard.count), `${shard.index}.json`), `${JSON.stringify(summary)}\n`, { tmpDir: join(store.root, 'tmp') });
       return summary;
     } finally {
       await pool?.close();

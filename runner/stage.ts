@@ -11,6 +11,8 @@ import type { Digest } from '../cache/digest.ts';
 export { isErrorCode, ReingestError, RestartSegment, type ReingestErrorCode } from './errors.ts';
 export * as v from './validate.ts';
 export { sha256, StreamDigest, type Digest } from '../cache/digest.ts';
+/** Files a stage keeps in its work directory go through the same writer as the cache's (atomic-write.ts). */
+export { AtomicFile, writeAllSync } from '../cache/atomic-write.ts';
 export { canonicalJson } from './canonical-json.ts';
 export { Slots } from './slots.ts';
 export { ThroughputGuard } from '../cache/throughput.ts';

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
+import { fromOsError } from '../cache/os-errors.ts';
 import { HttpRemoteCache } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { isReingestError } from './errors.ts';
@@ -60,7 +61,9 @@ const env: ExecEnv = {
     }),
 };
 
-function wire(err: unknown): WireError {
+/** A full disk or a forbidden folder is typed here as on the main thread; only typed errors cross as such. */
+function wire(caught: unknown): WireError {
+  const err = fromOsError(caught) ?? caught;
   if (isReingestError(err)) return { reingest: true, code: err.code, message: err.message, ...(err.where ? { where: err.where } : {}) };
   const e = err as Error;
   return { reingest: false, message: e?.message ?? String(err), ...(e?.stack ? { stack: e.stack } : {}) };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { sha256 } from '../cache/digest.ts';
 import { collectGarbage, verifyStore } from '../cache/maintenance.ts';
+import { AtomicFile } from '../cache/atomic-write.ts';
 import { ObjectStore, ObjectWriter } from '../cache/store.ts';
 import type { Manifest } from '../runner/manifest.ts';
 import { edgeObjects } from '../runner/task-result.ts';
@@ -107,7 +108,7 @@ async function writerWith(s: ObjectStore, shim: (real: FileHandle) => Partial<Fi
   const tmp = join(s.root, 'tmp', 'shimmed');
   const real = await open(tmp, 'w');
   const fh = { sync: () => real.sync(), stat: () => real.stat(), close: () => real.close(), ...shim(real) } as FileHandle;
-  return { tmp, w: new ObjectWriter(s, fh, tmp) };
+  return { tmp, w: new ObjectWriter(s, new AtomicFile(fh, tmp)) };
 }
 
 t.test('short writes are written to the end; a full disk or a lying write publishes nothing and leaves no temp file', async (t) => {
@@ -128,13 +129,13 @@ t.test('short writes are written to the end; a full disk or a lying write publis
     }) as FileHandle['write'],
   }));
   await full.w.write(other);
-  await t.rejects(full.w.commit(), { code: 'ENOSPC', path: full.tmp }, 'a write that takes nothing is a full disk, naming the file');
+  await t.rejects(full.w.commit(), { code: 'REINGEST_E_DISK_FULL', where: full.tmp, message: /took 0 of 15 bytes/ }, 'a write that takes nothing is a full disk, naming the file');
   t.notOk(await s.has(sha256(other)), 'nothing published');
   t.notOk(existsSync(full.tmp), 'the temp file is removed');
 
   const liar = await writerWith(s, () => ({ write: (async (b: Buffer, off = 0, len = b.length - off) => ({ bytesWritten: len })) as unknown as FileHandle['write'] }));
   await liar.w.write(other);
-  await t.rejects(liar.w.commit(), { code: 'ENOSPC', message: /holds 0 of the 20 bytes/ }, 'a write that claims bytes it did not write');
+  await t.rejects(liar.w.commit(), { code: 'REINGEST_E_DISK_FULL', message: /holds 0 of the 20 bytes/ }, 'a write that claims bytes it did not write');
   t.notOk(await s.has(sha256(other)));
   t.notOk(existsSync(liar.tmp));
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { fromOsError } from '../cli/os-errors.ts';
+import { fromOsError } from '../cache/os-errors.ts';
 import { join } from 'node:path';
 import { runCli } from './helpers.ts';
 

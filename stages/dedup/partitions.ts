@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeAllSync } from '../../runner/stage.ts';
 
 /**
  * Duplicate keys spilled to disk, partitioned by key, so the plan holds one partition's keys in memory
@@ -47,7 +48,8 @@ export class KeyPartitions {
 
   #flush(p: number): void {
     if (this.#used[p] === 0) return;
-    writeSync(this.#fds[p]!, this.#bufs[p]!, 0, this.#used[p]!);
+    // A short write (a full disk) would silently lose keys and change the plan: all of it, or a typed error.
+    writeAllSync(this.#fds[p]!, this.#bufs[p]!.subarray(0, this.#used[p]!), join(this.#dir, String(p)));
     this.#used[p] = 0;
   }
 
@@ -122,7 +124,7 @@ export class DropBuckets {
 
   #flush(b: number): void {
     if (this.#used[b] === 0) return;
-    writeSync(this.#fds[b]!, this.#bufs[b]!, 0, this.#used[b]!);
+    writeAllSync(this.#fds[b]!, this.#bufs[b]!.subarray(0, this.#used[b]!), join(this.#dir, String(b)));
     this.#used[b] = 0;
   }
 

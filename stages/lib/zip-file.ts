@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, rename, rm, stat, symlink } from 'node:fs/promises';
+import { link, mkdir, rename, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ReingestError, type StageLog } from '../../runner/stage.ts';
+import { AtomicFile, ReingestError, type StageLog } from '../../runner/stage.ts';
 import { openUrl } from './open-url.ts';
 import { leaseZip } from './zip-archive.ts';
 import { entryBytes } from './zip-entry-bytes.ts';
@@ -44,26 +44,21 @@ async function fetchZip(url: URL, workDir: string, signal: AbortSignal, log: Sta
     }
     return { sha256Hex: hex, size };
   }
-  const tmp = join(dir, `.tmp-${randomBytes(6).toString('hex')}`);
-  const fh = await open(tmp, 'wx');
+  // Named by its digest once whole: a download cut short (a full disk, a dropped connection) publishes nothing.
+  const file = await AtomicFile.create(dir);
   const h = createHash('sha256');
-  let size = 0;
   try {
     for await (const chunk of openUrl(url, signal, log)) {
       h.update(chunk);
-      size += chunk.byteLength;
-      await fh.write(chunk);
+      await file.write(chunk);
     }
-    await fh.sync();
   } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
+    await file.discard();
     throw err;
   }
-  await fh.close();
   const hex = h.digest('hex');
-  await rename(tmp, zipPathFor(workDir, hex));
-  return { sha256Hex: hex, size };
+  await file.publish(zipPathFor(workDir, hex));
+  return { sha256Hex: hex, size: file.bytes };
 }
 
 export interface ZipLimits {
