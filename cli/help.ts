@@ -177,7 +177,7 @@ Example:
 
 Reads UTF-8 text on stdin and prints its token ids as one JSON array, for spot checks against other
 tokenizers. Special-token strings in the text are ordinary text; no end-of-text token is added.
-Encodings: cl100k_base (default), o200k_base, r50k_base, gpt2. The ranks come from the installed
+Encodings: cl100k_base (default), o200k_base, p50k_base, r50k_base, gpt2. The ranks come from the installed
 tiktoken package and are checked against the sha256 of OpenAI's published .tiktoken file.
 
 Example:

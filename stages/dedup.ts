@@ -1,6 +1,7 @@
 import { createHash, hash } from 'node:crypto';
 import { v, type DataRecord, type GlobalStage } from '../runner/stage.ts';
 import { DropBuckets, KeyPartitions } from './dedup/partitions.ts';
+import { foldCase, U } from './lib/unicode.ts';
 
 /**
  * Deduplication across the whole run: exact (normalised text), URL, and MinHash near-duplicates
@@ -17,11 +18,14 @@ export interface DedupParams {
   readonly partitions: number;
 }
 
-const WORD = /[\p{L}\p{N}]+/gu;
+const WORD = new RegExp(`[${U.L}${U.N}]+`, 'gu');
 
-/** Lower-cased, whitespace-collapsed text: copies that differ only in case or spacing are one document. */
+/**
+ * Case-folded, whitespace-collapsed text: copies that differ only in case or spacing are one document.
+ * Folding and letters come from the pinned Unicode tables (lib/unicode.ts), never the runtime's.
+ */
 function normalise(text: string): string {
-  return text.toLowerCase().replace(/\s+/g, ' ').trim();
+  return foldCase(text).replace(/\s+/g, ' ').trim();
 }
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -51,7 +55,7 @@ export function permutations(seed: string, count: number): { a: Uint32Array; b: 
 }
 
 export function minhashBands(text: string, p: DedupParams['minhash'], perms: { a: Uint32Array; b: Uint32Array }): string[] {
-  const words = text.toLowerCase().match(WORD) ?? [];
+  const words = foldCase(text).match(WORD) ?? [];
   const shingles = new Set<number>();
   if (words.length <= p.ngram) shingles.add(fnv1aJoined(words, 0, words.length));
   else for (let i = 0; i + p.ngram <= words.length; i++) shingles.add(fnv1aJoined(words, i, i + p.ngram));
@@ -74,7 +78,7 @@ export function minhashBands(text: string, p: DedupParams['minhash'], perms: { a
 export const dedup: GlobalStage<DedupParams> = {
   kind: 'global',
   name: 'dedup',
-  version: '3',
+  version: '4',
   description: 'Drops exact, same-URL and MinHash near-duplicate documents across the whole run; the first in list order survives.',
   parseParams(raw, field) {
     const o = v.object(raw, field, ['exact', 'url', 'minhash', 'partitions']);

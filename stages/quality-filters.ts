@@ -1,5 +1,6 @@
 import { defineFilter } from './quality/filter-stage.ts';
 import { duplicatedNgramCharFraction, duplicates, endsWithTerminal, hasAlpha, isSymbolWord, NgramIndex, topNgramCharFraction, words } from './quality/text-stats.ts';
+import { foldCase } from './lib/unicode.ts';
 
 /*
  * DataTrove's Gopher quality, Gopher repetition, C4 quality and FineWeb quality filters, with the same
@@ -12,7 +13,7 @@ const BULLETS = ['•', '●', '○', '■', '□', '▪', '▫', '–', '-', '*
 
 export const gopherQuality = defineFilter({
   name: 'gopher-quality',
-  version: '1',
+  version: '2',
   description: "Gopher quality rules (word counts, word length, symbols, bullets, ellipses, alphabetic words, stop words) at DataTrove's defaults.",
   ratios: { maxSymbolWordRatio: '0.1', maxBulletLinesRatio: '0.9', maxEllipsisLinesRatio: '0.3', minAlphaWordsRatio: '0.8' },
   integers: { minDocWords: 50, maxDocWords: 100_000, minAvgWordLength: 3, maxAvgWordLength: 10, minStopWords: 2 },
@@ -31,14 +32,14 @@ export const gopherQuality = defineFilter({
     if (lines.filter((l) => BULLETS.some((b) => l.trimStart().startsWith(b))).length / lines.length > p.maxBulletLinesRatio!) return { drop: 'gopher-bullet-lines' };
     if (lines.filter((l) => /(\.\.\.|…)\s*$/.test(l)).length / lines.length > p.maxEllipsisLinesRatio!) return { drop: 'gopher-ellipsis-lines' };
     if (ws.filter(hasAlpha).length / ws.length < p.minAlphaWordsRatio!) return { drop: 'gopher-alpha-words' };
-    if (ws.filter((w) => STOP_WORDS.has(w.toLowerCase())).length < p.minStopWords!) return { drop: 'gopher-stop-words' };
+    if (ws.filter((w) => STOP_WORDS.has(foldCase(w))).length < p.minStopWords!) return { drop: 'gopher-stop-words' };
     return { keep: text };
   },
 });
 
 export const gopherRepetition = defineFilter({
   name: 'gopher-repetition',
-  version: '1',
+  version: '2',
   description: "Gopher repetition rules (duplicate lines and paragraphs, top and duplicated n-grams) at DataTrove's defaults.",
   ratios: {
     dupParaFrac: '0.3', dupParaCharFrac: '0.2', dupLineFrac: '0.3', dupLineCharFrac: '0.2',
@@ -69,19 +70,19 @@ const CITATION = /\[\d+\]|\[edit\]|\[citation needed\]/gi;
 
 export const c4Quality = defineFilter({
   name: 'c4-quality',
-  version: '1',
+  version: '2',
   description: "C4's line rules (terminal punctuation, >= 3 words, no javascript or policy lines, no overlong words) and document rules (lorem ipsum, '{', >= 5 sentences), at DataTrove's defaults.",
   ratios: {},
   integers: { minNumSentences: 5, minWordsPerLine: 3, maxWordLength: 1000, filterNoTerminalPunct: 1 },
   check(text, p) {
-    const lower = text.toLowerCase();
+    const lower = foldCase(text);
     if (lower.includes('lorem ipsum')) return { drop: 'c4-lorem-ipsum' };
     if (text.includes('{')) return { drop: 'c4-curly-bracket' };
     const kept: string[] = [];
     for (const raw of text.split('\n')) {
       const line = raw.replace(CITATION, '').trim();
       const ws = line.split(/\s+/).filter(Boolean);
-      const l = line.toLowerCase();
+      const l = foldCase(line);
       if (ws.some((w) => w.length > p.maxWordLength!)) continue;
       if (p.filterNoTerminalPunct && (!endsWithTerminal(line) || line.endsWith('...'))) continue;
       if (ws.length < p.minWordsPerLine!) continue;
@@ -98,7 +99,7 @@ export const c4Quality = defineFilter({
 
 export const finewebQuality = defineFilter({
   name: 'fineweb-quality',
-  version: '1',
+  version: '2',
   description: "FineWeb's rules (lines ending in punctuation, short lines, duplicated-line characters, newlines per word) at DataTrove's defaults.",
   ratios: { linePunctThr: '0.12', shortLineThr: '0.67', charDuplicatesRatio: '0.01', newLineRatio: '0.3' },
   integers: { shortLineLength: 30 },

@@ -32,8 +32,8 @@ function ranksOf(name: EncodingName, field: string): TokenizeParams['ranks'] {
 export const tokenize: TransformStage<TokenizeParams> = {
   kind: 'transform',
   name: 'tokenize',
-  version: '1',
-  description: "Appends tiktoken-identical token ids (cl100k_base, o200k_base, r50k_base/gpt2) to each document.",
+  version: '2',
+  description: "Appends tiktoken-identical token ids (cl100k_base, o200k_base, p50k_base, r50k_base/gpt2) to each document, with the Unicode 16.0 classes of tiktoken's build.",
   parseParams(raw, field) {
     const o = v.object(raw, field, ['encoding', 'field', 'endOfDocument', 'ranks']);
     const encoding = v.string(o.encoding ?? 'cl100k_base', `${field}.encoding`);

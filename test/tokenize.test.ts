@@ -167,5 +167,5 @@ t.test('reingest tokenize reads stdin and prints the ids as a JSON array', async
   bad.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   bad.stdin.end('x');
   t.equal(await new Promise<number | null>((resolve) => bad.on('close', resolve)), 2);
-  t.match(stderr, /--encoding: expected one of cl100k_base, o200k_base, r50k_base, gpt2, got "p50k"/);
+  t.match(stderr, /--encoding: expected one of cl100k_base, o200k_base, p50k_base, r50k_base, gpt2, got "p50k"/);
 });

@@ -1,11 +1,15 @@
+import { U } from '../lib/unicode.ts';
+
 /**
- * Text statistics shared by the quality filters. Words are runs of letters, marks and digits (Unicode
- * aware) plus runs of other non-space characters, which DataTrove counts as "symbol words"; this is simpler
- * than DataTrove's per-language NLTK/spaCy word splitters, so counts can differ on some scripts.
+ * Text statistics shared by the quality filters. Words are runs of letters, marks and digits plus runs of
+ * other non-space characters, which DataTrove counts as "symbol words"; this is simpler than DataTrove's
+ * per-language NLTK/spaCy word splitters, so counts can differ on some scripts. The classes are the pinned
+ * Unicode tables (lib/unicode.ts), not the runtime's, so a word is a word on every Node version.
  */
-const WORD_RE = /[\p{L}\p{M}\p{N}_'’-]+|[^\s\p{L}\p{M}\p{N}]+/gu;
-const HAS_ALPHA = /\p{L}/u;
-const SYMBOL_ONLY = /^[^\p{L}\p{M}\p{N}]+$/u;
+const LMN = `${U.L}${U.M}${U.N}`;
+const WORD_RE = new RegExp(`[${LMN}_'’-]+|[^${U.White_Space}${LMN}]+`, 'gu');
+const HAS_ALPHA = new RegExp(`[${U.L}]`, 'u');
+const SYMBOL_ONLY = new RegExp(`^[^${LMN}]+$`, 'u');
 
 export function words(text: string): string[] {
   return text.match(WORD_RE) ?? [];
