@@ -21,6 +21,8 @@ const FAST: HttpPolicy = { maxAttempts: 4, backoffMs: 20, maxBackoffMs: 300, sta
 const PATH = 'crawl-data/CC-TEST/segments/1/warc/x.warc.gz';
 const BODY = randomBytes(256 * 1024);
 const DAY_MS = 24 * 3600 * 1000;
+/** A Location naming the same object: a loop, if it were followed. */
+const url0 = (path: string) => `/${path}`;
 
 async function serve(t: { teardown(fn: () => unknown): void }, route: Route): Promise<{ cc: FakeCommonCrawl; url: URL }> {
   const cc = new FakeCommonCrawl();
@@ -140,6 +142,15 @@ t.test('more bytes than the server declared (Content-Range total) is an error, n
   );
   t.equal(cc.requests[1]!.headers.range, 'bytes=10000-');
   t.ok(read <= BODY.length, `no byte past the declared size went downstream (${read})`);
+});
+
+t.test('a redirect (to itself, or elsewhere) is not followed: one request, a typed error naming the status', async (t) => {
+  for (const status of [301, 302, 307, 308]) {
+    const { cc, url } = await serve(t, { body: BODY, faults: [{ kind: 'status', status, headers: { location: url0(PATH) } }] });
+    const w = watched();
+    await t.rejects(collect(streamHttp(url, w.signal, w.log, FAST)), { code: 'REINGEST_E_SOURCE_HTTP', message: new RegExp(`expected status 200 or 206, got ${status}`) });
+    t.equal(cc.requests.length, 1, `${status}: one request, no loop`);
+  }
 });
 
 t.test('a declared size over the cap is refused before the body is read', async (t) => {
