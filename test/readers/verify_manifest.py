@@ -256,7 +256,7 @@ KEY_PARAMS = {
     ("tokenize", "1"): lambda p: dict(pick(p, ["encoding", "field", "endOfDocument"]), ranks=p["ranks"]["sha256"]),
     ("dedup", "3"): lambda p: pick(p, ["exact", "url", "minhash"]),
 }
-ALL_PARAMS = {("warc-records", "2"), ("html-text", "4"), ("length-filter", "1"), ("lang-id", "1"), ("gopher-quality", "1"),
+ALL_PARAMS = {("warc-records", "2"), ("html-text", "4"), ("length-filter", "1"), ("lang-id", "2"), ("gopher-quality", "1"),
               ("gopher-repetition", "1"), ("c4-quality", "1"), ("fineweb-quality", "1"), ("pii", "1"), ("jsonl", "1"), ("token-shards", "1")}
 # Transform stages that pass each record on or drop it (counted once): records out = records in - drops.
 FILTERS = {"html-text", "length-filter", "lang-id", "gopher-quality", "gopher-repetition", "c4-quality", "fineweb-quality", "pii", "tokenize"}
