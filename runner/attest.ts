@@ -1,28 +1,24 @@
-import { digestHex } from '../cache/digest.ts';
-import type { Manifest } from './manifest.ts';
+import { digestHex, type Digest } from '../cache/digest.ts';
+import type { Manifest, ManifestOutput } from './manifest.ts';
 import type { RunRecord } from './run-record.ts';
 
 const COMMON_CRAWL = 'https://data.commoncrawl.org/';
 
 /**
- * An in-toto Statement v1 with a SLSA provenance v1 predicate: the subjects are the output files by
- * digest, the pinned inputs are the resolved dependencies. The run that built it (the cache's run record,
- * when this machine has it) goes in runDetails: builder version, Node, times, mirror; without one, only
- * the manifest's facts are stated and the URIs name Common Crawl.
+ * An in-toto Statement v1 with a SLSA provenance v1 predicate: the subjects are the files under --out by
+ * the digest of their bytes, the pinned inputs are the resolved dependencies. The manifest does not commit
+ * to a compressed file's bytes (zlib builds differ), so `written` gives the sha256 of each as found on disk,
+ * by its `file`. The run that built it (the cache's run record, when this machine has it) goes in
+ * runDetails: builder version, Node, times, mirror; without one, only the manifest's facts are stated and
+ * the URIs name Common Crawl.
  * https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md, https://slsa.dev/spec/v1.0/provenance
  */
-export function attest(m: Manifest, run: RunRecord | undefined, toolVersion: string): object {
+export function attest(m: Manifest, run: RunRecord | undefined, toolVersion: string, written: ReadonlyMap<string, Digest>): object {
   const mirror = run?.mirror ?? COMMON_CRAWL;
-  const hex = (d: string) => digestHex(d as `sha256:${string}`);
   const version = run?.tool.version ?? toolVersion;
   return {
     _type: 'https://in-toto.io/Statement/v1',
-    // A compressed output's digest is of its uncompressed content, so the subject names that content.
-    subject: m.outputs.map((o) =>
-      o.compression === 'gzip'
-        ? { name: o.file.replace(/\.gz$/, ''), digest: { sha256: hex(o.digest) }, annotations: { writtenAs: o.file, compression: 'gzip' } }
-        : { name: o.file, digest: { sha256: hex(o.digest) } },
-    ),
+    subject: m.outputs.map((o) => subjectOf(o, written)),
     predicateType: 'https://slsa.dev/provenance/v1',
     predicate: {
       buildDefinition: {
@@ -44,4 +40,14 @@ export function attest(m: Manifest, run: RunRecord | undefined, toolVersion: str
       },
     },
   };
+}
+
+const hex = (d: string) => digestHex(d as Digest);
+
+/** A compressed file is named as written, by its own bytes' digest; the content's digest and size, which the root commits to, are its annotations. */
+function subjectOf(o: ManifestOutput, written: ReadonlyMap<string, Digest>): object {
+  if (o.compression === undefined) return { name: o.file, digest: { sha256: hex(o.digest) } };
+  const onDisk = written.get(o.file);
+  if (onDisk === undefined) throw new Error(`Internal error: attest was given no digest of ${o.file} as written`);
+  return { name: o.file, digest: { sha256: hex(onDisk) }, annotations: { compression: o.compression, uncompressedSha256: hex(o.digest), uncompressedSize: o.size } };
 }
