@@ -3,18 +3,32 @@ import type { Manifest, ManifestOutput } from './manifest.ts';
 import type { RunRecord } from './run-record.ts';
 
 const COMMON_CRAWL = 'https://data.commoncrawl.org/';
+/** The embedded sample: Common Crawl's layout under a crawl name Common Crawl does not have. */
+const SAMPLE_CRAWL = 'crawl-data/CC-SAMPLE/';
+
+/**
+ * Where an input lives for anyone, whatever mirror or machine a run read it from: Common Crawl's URL for a
+ * path of its layout, the file in the reingest package for the embedded sample (no version: the manifest
+ * records none, and the digest pins the bytes), and none for other sources (a zip archive or an entry of
+ * one, on the publisher's own mirror), which the name and digest identify.
+ */
+export function dependencyUri(path: string): string | undefined {
+  if (path.includes('!/')) return undefined;
+  if (path.startsWith(SAMPLE_CRAWL)) return `pkg:npm/reingest#sample/${path.split('/').map(encodeURIComponent).join('/')}`;
+  if (path.startsWith('crawl-data/')) return new URL(path, COMMON_CRAWL).href;
+  return undefined;
+}
 
 /**
  * An in-toto Statement v1 with a SLSA provenance v1 predicate: the subjects are the files under --out by
  * the digest of their bytes, the pinned inputs are the resolved dependencies. The manifest does not commit
  * to a compressed file's bytes (zlib builds differ), so `written` gives the sha256 of each as found on disk,
  * by its `file`. The run that built it (the cache's run record, when this machine has it) goes in
- * runDetails: builder version, Node, times, mirror; without one, only the manifest's facts are stated and
- * the URIs name Common Crawl.
+ * runDetails: builder version, Node, times; without one, only the manifest's facts are stated. Nothing in
+ * the statement names a local path, so the same manifest, run record and files give the same bytes anywhere.
  * https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md, https://slsa.dev/spec/v1.0/provenance
  */
 export function attest(m: Manifest, run: RunRecord | undefined, toolVersion: string, written: ReadonlyMap<string, Digest>): object {
-  const mirror = run?.mirror ?? COMMON_CRAWL;
   const version = run?.tool.version ?? toolVersion;
   return {
     _type: 'https://in-toto.io/Statement/v1',
@@ -26,8 +40,8 @@ export function attest(m: Manifest, run: RunRecord | undefined, toolVersion: str
         externalParameters: { pipeline: m.pipeline },
         internalParameters: { tool: { name: 'reingest', version } },
         resolvedDependencies: [
-          { name: m.inputs.listing.path, uri: new URL(m.inputs.listing.path, mirror).href, digest: { sha256: hex(m.inputs.listing.sha256) } },
-          ...m.inputs.segments.map((s) => ({ name: s.path, uri: new URL(s.path, mirror).href, digest: { sha256: hex(s.sha256) }, annotations: { size: s.size, index: s.index } })),
+          dependency(m.inputs.listing.path, m.inputs.listing.sha256),
+          ...m.inputs.segments.map((s) => ({ ...dependency(s.path, s.sha256), annotations: { size: s.size, index: s.index } })),
         ],
       },
       runDetails: {
@@ -43,6 +57,11 @@ export function attest(m: Manifest, run: RunRecord | undefined, toolVersion: str
 }
 
 const hex = (d: string) => digestHex(d as Digest);
+
+function dependency(path: string, digest: Digest): { name: string; uri?: string; digest: { sha256: string } } {
+  const uri = dependencyUri(path);
+  return { name: path, ...(uri === undefined ? {} : { uri }), digest: { sha256: hex(digest) } };
+}
 
 /** A compressed file is named as written, by its own bytes' digest; the content's digest and size, which the root commits to, are its annotations. */
 function subjectOf(o: ManifestOutput, written: ReadonlyMap<string, Digest>): object {
