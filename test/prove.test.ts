@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import pino from 'pino';
 import sample from '../pipelines/sample.ts';
+import { dependencyUri } from '../runner/attest.ts';
 import { compareManifests } from '../runner/compare.ts';
 import { manifestRoot, type Manifest } from '../runner/manifest.ts';
 import { runPipeline } from '../runner/run.ts';
@@ -194,6 +195,15 @@ t.test('attest: an in-toto Statement v1 with a SLSA provenance v1 predicate, nam
   await bad('a gzip file of other content', /a gzip file that inflates to sha256:[0-9a-f]{64} \(15 bytes\)/);
   await rm(first);
   await bad('a missing file', /nothing/);
+});
+
+t.test("attest: a dependency's URI is where anyone fetches its path, never a mirror", async (t) => {
+  const cc = 'crawl-data/CC-MAIN-2025-18/segments/1745000000000.0/warc/CC-MAIN-20250418000000-20250418010000-00000.warc.gz';
+  t.equal(dependencyUri(cc), `https://data.commoncrawl.org/${cc}`);
+  t.equal(dependencyUri('crawl-data/CC-MAIN-2025-18/warc.paths.gz'), 'https://data.commoncrawl.org/crawl-data/CC-MAIN-2025-18/warc.paths.gz');
+  t.equal(dependencyUri('crawl-data/CC-SAMPLE/warc.paths.gz'), 'pkg:npm/reingest#sample/crawl-data/CC-SAMPLE/warc.paths.gz');
+  t.equal(dependencyUri('archives/crawl-sample.zip'), undefined, 'a zip archive on the mirror: no public location');
+  t.equal(dependencyUri('crawl-data/own.zip!/a.warc.gz'), undefined, 'an entry of a zip, even under crawl-data/');
 });
 
 t.test('compare and verify refuse a manifest whose fields its root does not commit to, with their own exit bits', async (t) => {
