@@ -249,15 +249,21 @@ record through the per-record Merkle indexes the manifests reference.
 Example:
   reingest compare published/manifest.json out/sample/manifest.json
 `,
-  attest: `reingest attest <manifest>
+  attest: `reingest attest <manifest> [--out DIR] [--cache DIR]
 
-Prints an in-toto Statement v1 whose subjects are the output files' digests and whose SLSA provenance v1
-predicate lists the pinned inputs as resolvedDependencies. runDetails names the builder version, Node
-version and times of the run that computed the data, from its run record in --cache; without one only
-the root is stated, and dependency URIs name Common Crawl.
+Prints an in-toto Statement v1 whose subjects are the files under --out (default: the manifest's folder)
+by the sha256 of their bytes, and whose SLSA provenance v1 predicate lists the pinned inputs as
+resolvedDependencies. The manifest does not commit to a .gz file's bytes (zlib differs between Node
+versions), so each is hashed from --out, and must inflate to the content the manifest records (its digest
+and size are the subject's annotations). Dependency URIs are Common Crawl's URLs, pkg:npm/reingest#sample/…
+for the embedded sample, none for other sources: never a mirror or a local path. runDetails names the
+builder version, Node version and times of the run that computed the data, from its run record in
+--cache; without one only the root is stated. The same manifest, run record and files give the same
+statement on any machine, from any folder.
 
 Example:
   reingest attest out/sample/manifest.json > statement.json
+  reingest attest published/manifest.json --out downloads/sample > statement.json
 `,
   merge: `reingest merge <pipeline> [--cache DIR] [--out DIR] [--json] [--remote-cache URL ...]
 

@@ -236,9 +236,9 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
       return EXIT.ok;
     }
     case 'attest': {
-      const { values, positionals } = parse(rest, COMMON, 'attest');
+      const { values, positionals } = parse(rest, { ...COMMON, out: { type: 'string' } }, 'attest');
       if (values.help || positionals.length !== 1) return help(io, 'attest', !values.help);
-      return cmdAttest(positionals[0]!, io, cacheDir(values.cache, io.env), VERSION);
+      return cmdAttest(positionals[0]!, io, { cache: cacheDir(values.cache, io.env), out: resolve(values.out ?? dirname(positionals[0]!)) }, VERSION);
     }
     default: {
       const hint = ['run', 'plan', 'cache', 'warc', 'merge', 'status', 'submit', 'verify', 'compare', 'attest', 'tokenize', 'shards', 'report', 'init', 'proof', 'exclusions'].find((c) => c[0] === command[0]);

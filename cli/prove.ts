@@ -9,6 +9,7 @@ import { lastWorkingRun, readRunRecords, type RunRecord } from '../runner/run-re
 import { verifyManifest } from '../runner/verify.ts';
 import type { ResolvedPipeline } from '../runner/spec.ts';
 import type { Logger } from 'pino';
+import { writtenDigests } from './written-digests.ts';
 
 /** `verify`, `compare` and `attest`: what a third party holding only a manifest runs. */
 export interface ProveIo {
@@ -75,8 +76,10 @@ export async function runOf(m: Manifest, cacheDir: string): Promise<RunRecord | 
   return lastWorkingRun(await readRunRecords(new ObjectStore(cacheDir), m.root));
 }
 
-export async function cmdAttest(file: string, io: ProveIo, cacheDir: string, toolVersion: string): Promise<number> {
+/** `outDir` holds the files the manifest lists (the folder of manifest.json unless --out says otherwise). */
+export async function cmdAttest(file: string, io: ProveIo, dirs: { cache: string; out: string }, toolVersion: string): Promise<number> {
   const m = await readManifestFile(file);
-  io.stdout.write(`${JSON.stringify(attest(m, await runOf(m, cacheDir), toolVersion), null, 2)}\n`);
+  const written = await writtenDigests(m, dirs.out, io.signal);
+  io.stdout.write(`${JSON.stringify(attest(m, await runOf(m, dirs.cache), toolVersion, written), null, 2)}\n`);
   return 0;
 }

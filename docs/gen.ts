@@ -1,7 +1,7 @@
 /**
  * Generates the reference docs from the code, so they cannot drift: `npm run docs:gen` writes
  *   docs/pipeline.schema.json  JSON Schema (2020-12) for JSON pipeline files, for editors
- *   docs/stages.md             every stage: kind, version, what it does, its params with defaults
+ *   docs/stages.md             every stage: kind, version, what it does, its params with defaults, the record fields it adds
  * A test regenerates both and fails if the committed files differ.
  */
 import { writeFile } from 'node:fs/promises';
@@ -97,6 +97,7 @@ export function stagesMarkdown(): string {
   for (const s of stages) {
     lines.push(`## ${s.name}`, '', `${s.kind}, version ${s.version}. ${s.description}`, '');
     if (s.exampleParams !== undefined) lines.push(`Required params, e.g. \`${JSON.stringify(s.exampleParams)}\`.`, '');
+    if (s.addsFields) lines.push('Adds to each record it keeps:', '', ...Object.entries(s.addsFields).map(([k, d]) => `- \`${k}\`: ${d}`), '');
     if (s.runSettings?.length) lines.push(`Run settings (not in the manifest): ${s.runSettings.map((k) => `\`${k}\``).join(', ')}.`, '');
     lines.push('```json', JSON.stringify(defaultParams(s), null, 2), '```', '');
   }

@@ -109,6 +109,8 @@ interface StageBase<P> {
   readonly runSettings?: readonly string[];
   /** Params for the reference docs when `parseParams({})` is not valid (a required field). */
   readonly exampleParams?: unknown;
+  /** Record fields the stage adds, each with its meaning and unit, for the reference docs. */
+  readonly addsFields?: { readonly [field: string]: string };
 }
 
 /** Turns the spec's source into the list of segments (e.g. fetch `warc.paths.gz`). */

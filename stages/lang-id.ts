@@ -49,6 +49,16 @@ function loadModel(): Promise<FastText> {
   return model;
 }
 
+/**
+ * A fastText probability as integer millionths in [0, 1000000]. lid.176 uses a hierarchical softmax:
+ * its probability is a product of sigmoids along the label's tree path, each taken as exp(log(σ + 1e-5)),
+ * so a confident label comes out a few 1e-5 above 1.0 (1.0000343 for "湖を渡るフェリーは五月から毎時運航を再開します。").
+ * Rounding first and clamping the integer after keeps the score a probability and the step exact.
+ */
+export function scoreMillionths(probability: number): number {
+  return Math.min(1_000_000, Math.max(0, Math.round(probability * 1_000_000)));
+}
+
 /** "0.65" -> 650000 (millionths), exactly, without float parsing. */
 export function decimalToMillionths(s: string, field: string): number {
   const m = /^(0|1)(?:\.(\d{1,6}))?$/.exec(s);
@@ -60,8 +70,12 @@ export function decimalToMillionths(s: string, field: string): number {
 export const langId: TransformStage<LangIdParams> = {
   kind: 'transform',
   name: 'lang-id',
-  version: '1',
+  version: '2',
   description: 'Tags each document with its fastText lid.176 language and score; keeps listed languages above a threshold.',
+  addsFields: {
+    lang: 'the top fastText label without `__label__` (`en`, `de`, `ja`...), `und` when the model gives none',
+    langScore: "the model's probability for `lang` in millionths, an integer from 0 to 1000000 (1000000 is 1.0): rounded to the nearest millionth, then clamped to that range (lid.176 gives confident labels a few 1e-5 above 1.0)",
+  },
   parseParams(raw, field) {
     const o = v.object(raw, field, ['languages', 'threshold', 'model']);
     const languages = o.languages === undefined ? [] : v.array(o.languages, `${field}.languages`).map((l, i) => v.string(l, `${field}.languages[${i}]`, { pattern: /^[a-z]{2,3}$/, what: 'a fastText language label such as "en"' }));
@@ -89,7 +103,7 @@ export const langId: TransformStage<LangIdParams> = {
       // fastText reads one line: newlines would cut the input short.
       const top = [...ft.predict(text.replace(/\s+/g, ' ').trim(), 1, 0)][0];
       const lang = top ? top[0].replace('__label__', '') : 'und';
-      const score = top ? Math.round(top[1] * 1_000_000) : 0;
+      const score = top ? scoreMillionths(top[1]) : 0;
       ctx.counters.add(`lang-${lang}`);
       if (keep.size > 0 && !keep.has(lang)) {
         ctx.counters.drop('language-not-kept', rec);

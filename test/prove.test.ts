@@ -1,8 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import pino from 'pino';
 import sample from '../pipelines/sample.ts';
+import { dependencyUri } from '../runner/attest.ts';
 import { compareManifests } from '../runner/compare.ts';
 import { manifestRoot, type Manifest } from '../runner/manifest.ts';
 import { runPipeline } from '../runner/run.ts';
@@ -128,25 +131,79 @@ t.test('verify: a pinned source whose bytes changed is named, exit bit 1', async
   t.match(JSON.parse(r.stdout), { exit: 1, failure: { code: 'REINGEST_E_PIN_MISMATCH', message: /the manifest pins sha256:1{64}/ } });
 });
 
-t.test('attest: an in-toto Statement v1 with a SLSA provenance v1 predicate', async (t) => {
+/** The sample plus gzip JSONL token shards (written as .jsonl.gz), as a JSON spec in `dir`. */
+async function sampleWithGzip(dir: string): Promise<string> {
+  const file = join(dir, 'gzip.json');
+  const docs = { stage: 'token-shards', params: { format: 'jsonl', gzip: true, shardTokens: 32768, fields: ['id'] }, output: 'docs' };
+  await writeFile(file, JSON.stringify({ ...sample, mirror: { localDir: join(ROOT, 'sample') }, aggregate: [...sample.aggregate, docs] }));
+  return file;
+}
+
+const sha256Of = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+
+t.test('attest: an in-toto Statement v1 with a SLSA provenance v1 predicate, naming the files as written', async (t) => {
   const dir = t.testdir();
-  const made = runJson((await runCli(['run', join(ROOT, 'pipelines/sample.ts'), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
+  const made = runJson((await runCli(['run', await sampleWithGzip(dir), '--cache', join(dir, 'c'), '--out', join(dir, 'o'), '--json'])).stdout);
   const m = JSON.parse(await readFile(made.manifest, 'utf8')) as Manifest;
   const r = await runCli(['attest', made.manifest, '--cache', join(dir, 'c')]);
-  t.equal(r.code, 0);
+  t.equal(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout);
   t.equal(s._type, 'https://in-toto.io/Statement/v1');
   t.equal(s.predicateType, 'https://slsa.dev/provenance/v1');
-  t.same(s.subject, m.outputs.map((o) => ({ name: o.file, digest: { sha256: o.digest.slice(7) } })));
+  const onDisk = await Promise.all(m.outputs.map((o) => sha256Of(join(dir, 'o', o.file))));
+  t.same(s.subject.map((x: { name: string; digest: { sha256: string } }) => [x.name, x.digest.sha256]), m.outputs.map((o, i) => [o.file, onDisk[i]]), 'every subject is a file under --out, by the sha256 of its bytes');
   t.same(s.subject.map((x: { name: string }) => x.name).slice(0, 3), ['text.jsonl', 'megatron/shard-00000.bin', 'megatron/shard-00000.idx'], 'every output file, shards included');
+  const gz = m.outputs.filter((o) => o.compression === 'gzip');
+  t.ok(gz.length >= 2 && gz.every((o) => o.file.endsWith('.jsonl.gz')), `${gz.length} .jsonl.gz files`);
+  for (const o of gz) {
+    const subject = s.subject.find((x: { name: string }) => x.name === o.file);
+    t.same(subject.annotations, { compression: 'gzip', uncompressedSha256: o.digest.slice(7), uncompressedSize: o.size }, `${o.file}: the content's digest and size, as the manifest commits to them, are annotations`);
+    t.not(subject.digest.sha256, o.digest.slice(7), `${o.file}: its subject digest is of the compressed bytes`);
+  }
   t.match(s.predicate.buildDefinition, { buildType: /^https:\/\//, externalParameters: { pipeline: { name: 'sample' } }, resolvedDependencies: Array });
   const deps = s.predicate.buildDefinition.resolvedDependencies as { name: string; uri: string; digest: { sha256: string } }[];
   t.equal(deps.length, 9, 'the listing and 8 segments');
-  t.ok(deps.every((d) => /^[0-9a-f]{64}$/.test(d.digest.sha256) && d.uri.endsWith(d.name)));
+  t.ok(deps.every((d) => /^[0-9a-f]{64}$/.test(d.digest.sha256)));
+  t.same(deps.map((d) => d.uri), deps.map((d) => `pkg:npm/reingest#sample/${d.name}`), "the sample's inputs are files of the reingest package, not the mirror the run read");
+  t.notOk(r.stdout.includes(dir) || r.stdout.includes(ROOT) || r.stdout.includes('file:'), 'no local path anywhere');
   t.match(s.predicate.runDetails, { builder: { id: /^https:\/\// }, metadata: { invocationId: m.root, startedOn: String, finishedOn: String } });
   const elsewhere = JSON.parse((await runCli(['attest', made.manifest, '--cache', join(dir, 'other')])).stdout);
   t.same(elsewhere.predicate.runDetails.metadata, { invocationId: m.root }, 'without this run\'s record: no times are claimed');
+  t.same([elsewhere.subject, elsewhere.predicate.buildDefinition], [s.subject, s.predicate.buildDefinition], 'subjects and dependencies do not depend on the run record');
   t.same(Object.keys(s).sort(), ['_type', 'predicate', 'predicateType', 'subject'], 'no fields beyond the Statement layer');
+
+  // The same manifest, run record and files, each somewhere else, attested from another working directory.
+  const [manifest, out, cache] = [join(dir, 'published', 'manifest.json'), join(dir, 'moved', 'o2'), join(dir, 'moved', 'c2')];
+  await cp(made.manifest, manifest);
+  await cp(join(dir, 'o'), out, { recursive: true });
+  await cp(join(dir, 'c'), cache, { recursive: true });
+  const moved = await runCli(['attest', manifest, '--out', out, '--cache', cache], {}, join(dir, 'moved'));
+  t.equal(moved.code, 0, moved.stderr);
+  t.equal(moved.stdout, r.stdout, 'byte-identical from other --out, --cache and working directory');
+
+  const bad = async (why: string, found: RegExp) => {
+    const x = await runCli(['attest', manifest, '--out', out, '--cache', cache]);
+    t.equal(x.code, 1, `${why}: exit 1`);
+    t.match(x.stderr, new RegExp(`REINGEST_E_OUTPUT_FILE: .*docs/shard-00000\\.jsonl\\.gz: expected the gzip file .*, found ${found.source}; .*pass --out`), why);
+  };
+  const first = join(out, gz[0]!.file);
+  const t0 = await runCli(['attest', manifest, '--cache', cache]);
+  t.match(t0, { code: 1, stderr: /REINGEST_E_OUTPUT_FILE: .*published\/docs\/shard-00000\.jsonl\.gz: .*found nothing/ }, 'the default --out is the manifest\'s folder, which holds no .gz files');
+  await writeFile(first, 'not gzip');
+  await bad('bytes that are not gzip', /a file that is not gzip/);
+  await writeFile(first, gzipSync('{"id":"other"}\n'));
+  await bad('a gzip file of other content', /a gzip file that inflates to sha256:[0-9a-f]{64} \(15 bytes\)/);
+  await rm(first);
+  await bad('a missing file', /nothing/);
+});
+
+t.test("attest: a dependency's URI is where anyone fetches its path, never a mirror", async (t) => {
+  const cc = 'crawl-data/CC-MAIN-2025-18/segments/1745000000000.0/warc/CC-MAIN-20250418000000-20250418010000-00000.warc.gz';
+  t.equal(dependencyUri(cc), `https://data.commoncrawl.org/${cc}`);
+  t.equal(dependencyUri('crawl-data/CC-MAIN-2025-18/warc.paths.gz'), 'https://data.commoncrawl.org/crawl-data/CC-MAIN-2025-18/warc.paths.gz');
+  t.equal(dependencyUri('crawl-data/CC-SAMPLE/warc.paths.gz'), 'pkg:npm/reingest#sample/crawl-data/CC-SAMPLE/warc.paths.gz');
+  t.equal(dependencyUri('archives/crawl-sample.zip'), undefined, 'a zip archive on the mirror: no public location');
+  t.equal(dependencyUri('crawl-data/own.zip!/a.warc.gz'), undefined, 'an entry of a zip, even under crawl-data/');
 });
 
 t.test('compare and verify refuse a manifest whose fields its root does not commit to, with their own exit bits', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { DataRecord, TransformStage } from '../runner/stage.ts';
-import { decimalToMillionths, installedModel, langId } from '../stages/lang-id.ts';
+import { decimalToMillionths, installedModel, langId, scoreMillionths } from '../stages/lang-id.ts';
 import { isPublicIpv4, pii } from '../stages/pii.ts';
 import { c4Quality, finewebQuality, gopherQuality, gopherRepetition } from '../stages/quality-filters.ts';
 import { collect, stageCtx } from './helpers.ts';
@@ -38,6 +38,17 @@ t.test('lang-id: the packaged model, its identity in the params, scores in milli
   t.same(out.map((d) => d.lang), ['en', 'de']);
   t.ok(out.every((d) => Number.isInteger(d.langScore) && (d.langScore as number) >= 650000));
   t.same(counters.drops, { 'language-not-kept': 1, 'language-score-below-threshold': 1 });
+});
+
+t.test('lang-id: langScore is a probability, never above 1000000 millionths', async (t) => {
+  t.equal(scoreMillionths(1.0000343322753906), 1_000_000, 'above 1.0 (what lid.176 gives the text below) is clamped');
+  t.equal(scoreMillionths(1.0000004), 1_000_000, 'rounds to 1000000 and stays');
+  t.equal(scoreMillionths(0.9999995827674866), 1_000_000, 'rounds up to 1000000');
+  t.equal(scoreMillionths(0.9983554482460022), 998355);
+  t.equal(scoreMillionths(-1e-9), 0);
+  // A sentence of the sample's Japanese pages: the model's top probability for it is 1.0000317.
+  const { out } = await run(langId, { threshold: '1' }, [doc('合唱団は毎週木曜日に小さな教会で練習しています。')]);
+  t.same(out.map((d) => [d.lang, d.langScore]), [['ja', 1_000_000]], 'kept at threshold "1", with the score 1000000');
 });
 
 t.test('gopher-quality: each rule just inside and just outside its default threshold', async (t) => {

@@ -253,11 +253,11 @@ KEY_PARAMS = {
     ("zip-entries", "1"): lambda p: pick(p, ["zip", "include", "select"]),
     ("http-fetch", "1"): lambda p: {},
     ("zip-entry", "1"): lambda p: {},
-    ("tokenize", "1"): lambda p: dict(pick(p, ["encoding", "field", "endOfDocument"]), ranks=p["ranks"]["sha256"]),
-    ("dedup", "3"): lambda p: pick(p, ["exact", "url", "minhash"]),
+    ("tokenize", "2"): lambda p: dict(pick(p, ["encoding", "field", "endOfDocument"]), ranks=p["ranks"]["sha256"]),
+    ("dedup", "4"): lambda p: pick(p, ["exact", "url", "minhash"]),
 }
-ALL_PARAMS = {("warc-records", "2"), ("html-text", "4"), ("length-filter", "1"), ("lang-id", "1"), ("gopher-quality", "1"),
-              ("gopher-repetition", "1"), ("c4-quality", "1"), ("fineweb-quality", "1"), ("pii", "1"), ("jsonl", "1"), ("token-shards", "1")}
+ALL_PARAMS = {("warc-records", "2"), ("html-text", "4"), ("length-filter", "1"), ("lang-id", "2"), ("gopher-quality", "2"),
+              ("gopher-repetition", "2"), ("c4-quality", "2"), ("fineweb-quality", "2"), ("pii", "1"), ("jsonl", "1"), ("token-shards", "1")}
 # Transform stages that pass each record on or drop it (counted once): records out = records in - drops.
 FILTERS = {"html-text", "length-filter", "lang-id", "gopher-quality", "gopher-repetition", "c4-quality", "fineweb-quality", "pii", "tokenize"}
 VOCAB = {"cl100k_base": 100277, "o200k_base": 200019, "r50k_base": 50257, "gpt2": 50257}
@@ -684,7 +684,7 @@ class Checker:
                 self.cached_edge(t, j, e)
         self.cached_list()
         for g, step in enumerate(self.p["global"]):
-            if (step["stage"], step["version"]) == ("dedup", "3"):
+            if (step["stage"], step["version"]) == ("dedup", "4"):
                 self.replay_dedup(g, step)
         for a, step in enumerate(self.p["aggregate"]):
             self.replay_aggregate(a, step)
@@ -909,9 +909,25 @@ REASONS = ["exact-duplicate", "url-duplicate", "near-duplicate"]
 JS_SPACE = set("\t\n\x0b\x0c\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
 
 
+def fold(text):
+    """Unicode simple case folding (CaseFolding.txt status C and S), as reingest's foldCase: one code point
+    to one, no context. Python has only full folding (casefold), so a character whose full folding is longer
+    falls back to its lowercase when that is one code point (the S line), else stays as it is. The tables are
+    Python's own (unicodedata.unidata_version): characters newer than those are not folded here."""
+    out = []
+    for ch in text:
+        f = ch.casefold()
+        if len(f) != 1:
+            f = ch.lower()
+            if len(f) != 1:
+                f = ch
+        out.append(f)
+    return "".join(out)
+
+
 def normalise(text):
     out, space = [], False
-    for ch in text.lower():
+    for ch in fold(text):
         if ch in JS_SPACE:
             space = True
             continue
@@ -924,7 +940,7 @@ def normalise(text):
 
 def words_of(text):
     words, cur = [], []
-    for ch in text.lower():
+    for ch in fold(text):
         if unicodedata.category(ch)[0] in "LN":
             cur.append(ch)
         elif cur:
