@@ -20,9 +20,15 @@ interface Job {
   readonly reject: (e: unknown) => void;
 }
 
+/** A job on a worker, and how to drop what it added to the run: one per busy worker, never one per job run. */
+interface Running {
+  readonly job: Job;
+  readonly detach: () => void;
+}
+
 interface Slot {
   readonly worker: Worker;
-  job: Job | null;
+  running: Running | null;
   /** Grants this worker holds or waits for: release fns, or the controller of a pending acquire. */
   readonly grants: Map<number, { release?: () => void; pending?: AbortController }>;
 }
@@ -45,7 +51,7 @@ export class SegmentWorkers {
     this.#shared = shared;
     for (let i = 0; i < count; i++) {
       const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: init });
-      const slot: Slot = { worker, job: null, grants: new Map() };
+      const slot: Slot = { worker, running: null, grants: new Map() };
       worker.on('message', (m: FromWorker) => this.#onMessage(slot, m));
       worker.on('error', (err) => this.#lost(slot, err));
       worker.on('exit', (code) => {
@@ -75,17 +81,30 @@ export class SegmentWorkers {
 
   #pump(): void {
     for (const slot of this.#slots) {
-      if (slot.job || this.#queue.length === 0) continue;
+      if (slot.running || this.#queue.length === 0) continue;
       const job = this.#queue.shift()!;
       if (job.signal.aborted) {
         job.reject(job.signal.reason);
         continue;
       }
-      slot.job = job;
-      const onAbort = () => this.#send(slot, { type: 'abort', task: job.task });
-      job.signal.addEventListener('abort', onAbort, { once: true });
-      this.#send(slot, job.request);
+      this.#start(slot, job);
     }
+  }
+
+  #start(slot: Slot, job: Job): void {
+    const onAbort = () => this.#send(slot, { type: 'abort', task: job.task });
+    // The signal is the whole run's: a listener left behind per job piles up over every segment.
+    job.signal.addEventListener('abort', onAbort, { once: true });
+    slot.running = { job, detach: () => job.signal.removeEventListener('abort', onAbort) };
+    this.#send(slot, job.request);
+  }
+
+  /** Frees the slot; its job, if any, is the caller's to settle. */
+  #end(slot: Slot): Job | null {
+    const running = slot.running;
+    slot.running = null;
+    running?.detach();
+    return running?.job ?? null;
   }
 
   #send(slot: Slot, m: ToWorker): void {
@@ -120,8 +139,7 @@ export class SegmentWorkers {
       case 'done':
       case 'summarized':
       case 'failed': {
-        const job = slot.job;
-        slot.job = null;
+        const job = this.#end(slot);
         if (job && job.task === m.task) {
           if (m.type === 'failed') job.reject(revive(m.error, job.id));
           else job.resolve(m.outcome as never);
@@ -138,14 +156,14 @@ export class SegmentWorkers {
       g.pending?.abort();
     }
     slot.grants.clear();
-    const job = slot.job;
-    slot.job = null;
+    const job = this.#end(slot);
     job?.reject(Object.assign(err, { task: job.id }));
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     for (const job of this.#queue.splice(0)) job.reject(new Error('segment workers closed'));
+    for (const slot of this.#slots) this.#end(slot)?.reject(new Error('segment workers closed'));
     await Promise.all(this.#slots.map((s) => s.worker.terminate()));
   }
 }

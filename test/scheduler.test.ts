@@ -91,6 +91,51 @@ t.test('a shuffle seed changes the start order, reproducibly, and still respects
   t.same(plain, ['n0', 'n7', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6'], 'n7, readied by n0, goes before the roots still waiting');
   const a = await orderFor(7);
   t.same(await orderFor(7), a, 'same seed, same order');
+  t.same(a, ['n4', 'n0', 'n7', 'n1', 'n2', 'n6', 'n5', 'n3'], 'seed 7 gives the order it always gave');
   t.notSame(a, plain, 'a different order');
   t.ok(a.indexOf('n7') > a.indexOf('n0'), 'deps still respected');
+});
+
+/**
+ * The ready order as a plain array: roots in node order; when a node finishes, the dependents it readied
+ * (in node order) go to the front as one batch; the next node to start is the front one.
+ */
+function referenceOrder(nodes: readonly { id: string; deps: string[] }[]): string[] {
+  const waiting = new Map(nodes.map((n) => [n.id, n.deps.length]));
+  const ready = nodes.filter((n) => n.deps.length === 0).map((n) => n.id);
+  const started: string[] = [];
+  while (ready.length > 0) {
+    const id = ready.shift()!;
+    started.push(id);
+    const readied: string[] = [];
+    for (const n of nodes) {
+      if (!n.deps.includes(id)) continue;
+      const left = waiting.get(n.id)! - n.deps.filter((d) => d === id).length;
+      waiting.set(n.id, left);
+      if (left === 0) readied.push(n.id);
+    }
+    ready.unshift(...readied);
+  }
+  return started;
+}
+
+t.test('one at a time, nodes start in the reference order: newly readied batches first, each in node order', async (t) => {
+  let s = 42;
+  const rnd = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s % n);
+  for (let trial = 0; trial < 30; trial++) {
+    const size = 3 + rnd(40);
+    const specs = Array.from({ length: size }, (_, i) => ({ id: `n${i}`, deps: i === 0 ? [] : [...new Set(Array.from({ length: rnd(4) }, () => `n${rnd(i)}`))] }));
+    // Node order is not topological order: the scheduler must not depend on it.
+    for (let i = specs.length - 1; i > 0; i--) {
+      const j = rnd(i + 1);
+      [specs[i], specs[j]] = [specs[j]!, specs[i]!];
+    }
+    const started: string[] = [];
+    const out = await runDag(
+      specs.map((x) => node(x.id, x.deps, async () => void started.push(x.id))),
+      { concurrency: 1, signal: new AbortController().signal },
+    );
+    t.equal(out.status, 'done');
+    t.same(started, referenceOrder(specs), `trial ${trial}: ${size} nodes`);
+  }
 });
