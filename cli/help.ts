@@ -76,9 +76,11 @@ Options:
   --trusted-keys FILE   also trust the public keys in FILE (one ed25519:... a line, from FILE.pub);
                         default $REINGEST_TRUSTED_KEYS
   --trust-remote        believe unsigned entries too: whoever can write to the remote decides the data
-  --shard K/N           run only shard K of N (segments at list positions p with p mod N = K) into the
-                        shared cache; also read from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
-                        JOB_COMPLETION_INDEX with REINGEST_SHARDS; then \`reingest merge\`
+  --shard K/N           run only shard K of N into the shared cache: the segments at list positions p
+                        with p mod N = K, positions counted in the list --segments selected (not
+                        listing indexes); also read from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT, or
+                        JOB_COMPLETION_INDEX with REINGEST_SHARDS; then \`reingest merge\` (status and
+                        merge read the --segments and N the shards ran with from the cache)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default warn)
 
 Examples:
@@ -265,19 +267,26 @@ Example:
   reingest attest out/sample/manifest.json > statement.json
   reingest attest published/manifest.json --out downloads/sample > statement.json
 `,
-  merge: `reingest merge <pipeline> [--cache DIR] [--out DIR] [--json] [--remote-cache URL ...]
+  merge: `reingest merge <pipeline> [--cache DIR] [--out DIR] [--segments SEL] [--shards N] [--json] [--remote-cache URL ...]
 
 Run after every shard of a split (\`reingest run --shard K/N\`) finished into the shared cache: every
 segment chain must be a cache hit (a missing one is named, with what to do); the whole-run steps (dedup)
 and aggregates run here, and the manifest's root equals a single-machine run's.
+The shards' markers record the --segments they ran with: merge takes it from them. --segments or
+--shards given must be what the shards ran with (else a usage error saying what they ran with); they
+are needed only to pick one when the cache holds shards of several selections of this pipeline.
 
 Example:
   for k in 0 1 2; do reingest run pipelines/sample.ts --shard $k/3 --cache /shared/c; done
   reingest merge pipelines/sample.ts --cache /shared/c
 `,
-  status: `reingest status <pipeline> --shards N [--cache DIR] [--json]
+  status: `reingest status <pipeline> [--shards N] [--segments SEL] [--cache DIR] [--json]
 
 Which shards of an N-way split have published their results to the cache. Exit 1 while some are missing.
+The shards' markers record the --segments and the shard count they ran with: status takes both from
+them. Flags given must agree with the markers (else a usage error saying what the shards ran with); they
+are needed only to pick a split when the cache holds several of this pipeline, or, before any shard has
+finished, to say N. --json prints {"shards","segments","done","missing"}.
 
 Example:
   reingest status pipelines/sample.ts --shards 7 --cache /shared/c

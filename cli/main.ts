@@ -29,7 +29,9 @@ import { checkShards, isDirectory, isFile, tokenizeStdin } from './tokens.ts';
 import { cmdAttest, cmdCompare, cmdVerify, runOf } from './prove.ts';
 import { readManifestFile } from '../runner/manifest-read.ts';
 import { auditEntries } from '../runner/cache-audit.ts';
-import { parseShard, runShard, shardStatus } from '../runner/shard.ts';
+import { parseShard, runShard } from '../runner/shard.ts';
+import { describeSplit } from '../runner/shard-markers.ts';
+import { chooseSplit } from '../runner/shard-split.ts';
 import { k8sManifests, slurmScript, submitOptions } from './submit.ts';
 import { keygen, REMOTE, remoteCache, type RemoteFlags } from './remote-options.ts';
 
@@ -120,21 +122,14 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     case 'warc':
       return cmdWarc(rest, io);
     case 'merge': {
-      const { values, positionals } = parse(rest, { ...COMMON, ...REMOTE, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' } }, 'merge');
+      const { values, positionals } = parse(rest, { ...COMMON, ...REMOTE, concurrency: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, shards: { type: 'string' } }, 'merge');
       if (values.help) return help(io, 'merge');
-      const pipeline = await load(onePipeline(positionals, 'merge'), values);
-      return runAndReport(pipeline, values, io, concurrency(values.concurrency), logger(values['log-level']), true);
+      const base = await load(onePipeline(positionals, 'merge'), { mirror: values.mirror });
+      const split = await chooseSplit('merge', base, { segments: values.segments, shards: shardsFlag(values.shards) }, cacheDir(values.cache, io.env));
+      return runAndReport(split.pipeline, values, io, concurrency(values.concurrency), logger(values['log-level']), true);
     }
-    case 'status': {
-      const { values, positionals } = parse(rest, { ...COMMON, shards: { type: 'string' } }, 'status');
-      if (values.help) return help(io, 'status');
-      const pipeline = await load(onePipeline(positionals, 'status'), values);
-      const n = Number(values.shards ?? '1');
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--shards: expected an integer >= 1, got ${JSON.stringify(values.shards)}`);
-      const st = await shardStatus(pipeline, n, { cacheDir: cacheDir(values.cache, io.env), signal: io.signal, log: logger(values['log-level']), toolVersion: VERSION });
-      io.stdout.write(values.json ? `${JSON.stringify({ shards: n, ...st })}\n` : `${st.done.length} of ${n} shards done${st.missing.length ? `; missing: ${st.missing.join(', ')}` : ''}\n`);
-      return st.missing.length === 0 ? EXIT.ok : EXIT.failed;
-    }
+    case 'status':
+      return cmdStatus(rest, io);
     case 'submit': {
       const { values, positionals } = parse(rest, { ...COMMON, shards: { type: 'string' }, out: { type: 'string' }, image: { type: 'string' }, concurrency: { type: 'string' }, logs: { type: 'string' } }, 'submit');
       if (values.help || positionals.length !== 2 || !['slurm', 'k8s'].includes(positionals[0]!)) return help(io, 'submit', !values.help);
@@ -292,15 +287,42 @@ async function cmdRun(args: string[], io: Io): Promise<number> {
   const file = onePipeline(positionals, 'run');
   const log = logger(values['log-level']);
   const conc = concurrency(values.concurrency);
-  const pipeline = await load(file, values);
+  const base = await load(file, { mirror: values.mirror });
   const shard = parseShard(values.shard, io.env);
   if (shard) {
-    const s = await runShard(pipeline, shard, { cacheDir: cacheDir(values.cache, io.env), concurrency: conc, signal: io.signal, log, toolVersion: VERSION, ...remoteCache(values, io.env), ...workersOption(values.workers, conc) });
+    const s = await runShard(base, values.segments, shard, { cacheDir: cacheDir(values.cache, io.env), concurrency: conc, signal: io.signal, log, toolVersion: VERSION, ...remoteCache(values, io.env), ...workersOption(values.workers, conc) });
     const cached = s.segments.filter((x) => x.cached).length;
     io.stdout.write(values.json ? `${JSON.stringify(s)}\n` : `shard ${shard.index}/${shard.count}: ${s.segments.length} segments (${cached} already cached) published to the cache; run \`reingest merge\` when every shard is done\n`);
     return EXIT.ok;
   }
-  return runAndReport(pipeline, values, io, conc, log, false);
+  return runAndReport(values.segments === undefined ? base : selectSegments(base, values.segments), values, io, conc, log, false);
+}
+
+/**
+ * Which shards are done, of the split the markers of this pipeline record: --segments and --shards default
+ * to what the shards ran with and must agree with it when given. Exit 1 while a shard is missing.
+ */
+async function cmdStatus(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { ...COMMON, shards: { type: 'string' } }, 'status');
+  if (values.help) return help(io, 'status');
+  const base = await load(onePipeline(positionals, 'status'), { mirror: values.mirror });
+  const cache = cacheDir(values.cache, io.env);
+  const split = await chooseSplit('status', base, { segments: values.segments, shards: shardsFlag(values.shards) }, cache);
+  const n = split.count;
+  if (n === undefined) {
+    io.stdout.write(values.json ? `${JSON.stringify({ shards: null, segments: split.segments, done: [], missing: [] })}\n` : `no shard of this pipeline has finished in ${cache}; pass --shards N to list the missing ones\n`);
+    return EXIT.failed;
+  }
+  const missing = Array.from({ length: n }, (_, k) => k).filter((k) => !split.done.includes(k));
+  const ran = split.done.length > 0 ? `; they ran with ${describeSplit({ segments: split.segments, count: n })}` : '';
+  io.stdout.write(values.json ? `${JSON.stringify({ shards: n, segments: split.segments, done: split.done, missing })}\n` : `${split.done.length} of ${n} shards done${missing.length ? `; missing: ${missing.join(', ')}` : ''}${ran}\n`);
+  return missing.length === 0 ? EXIT.ok : EXIT.failed;
+}
+
+function shardsFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new UsageError(`--shards: expected an integer >= 1, got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 async function runAndReport(

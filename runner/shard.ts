@@ -1,7 +1,3 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../cache/atomic-write.ts';
-import { digestHex } from '../cache/digest.ts';
 import { HttpRemoteCache } from '../cache/remote.ts';
 import { ObjectStore } from '../cache/store.ts';
 import { Slots } from './slots.ts';
@@ -14,7 +10,8 @@ import { runSegment } from './exec-segment.ts';
 import { summarizeSegment } from './exec-global.ts';
 import { withMirror } from './local-mirror.ts';
 import { runDag } from './scheduler.ts';
-import type { ResolvedPipeline } from './spec.ts';
+import { listKeyOf, MARKER_SCHEMA, writeMarker } from './shard-markers.ts';
+import { selectSegments, type ResolvedPipeline } from './spec.ts';
 import type { GlobalStage } from './stage.ts';
 import type { RunOptions } from './run.ts';
 
@@ -56,11 +53,13 @@ export interface ShardSummary {
   readonly segments: readonly { readonly index: number; readonly path: string; readonly chainKey: string; readonly output: string; readonly cached: boolean }[];
 }
 
-function markerDir(store: ObjectStore, listKey: string, count: number): string {
-  return join(store.root, 'shards', digestHex(listKey as `sha256:${string}`), String(count));
-}
-
-export async function runShard(p: ResolvedPipeline, shard: ShardSpec, opts: Omit<RunOptions, 'outDir'>): Promise<ShardSummary> {
+/**
+ * Runs shard `shard` of `base` narrowed by `segments` (the --segments text, if any). Its marker records
+ * that text and the list key it gave, filed under `base`'s own list key, so `status` and `merge` find it
+ * without being given the selection (runner/shard-markers.ts).
+ */
+export async function runShard(base: ResolvedPipeline, segments: string | undefined, shard: ShardSpec, opts: Omit<RunOptions, 'outDir'>): Promise<ShardSummary> {
+  const p = segments === undefined ? base : selectSegments(base, segments);
   const store = new ObjectStore(opts.cacheDir);
   await store.init();
   return withMirror(p.mirror, async (mirror) => {
@@ -91,27 +90,12 @@ export async function runShard(p: ResolvedPipeline, shard: ShardSpec, opts: Omit
         const e = outcome.failures[0]!.error;
         throw isReingestError(e) ? e : Object.assign(e as Error, { task: outcome.failures[0]!.id });
       }
-      const summary: ShardSummary = { shard, segments: done };
-      // The temp file goes to the cache's tmp/, so a killed shard leaves nothing `cache gc` does not clean.
-      await writeFileAtomic(join(markerDir(store, list.result.key, shard.count), `${shard.index}.json`), `${JSON.stringify(summary)}\n`, { tmpDir: join(store.root, 'tmp') });
-      return summary;
+      // `cached` stays out of the marker: it says what the cache held before, not what the shard made.
+      const made = done.map(({ cached: _, ...seg }) => seg);
+      await writeMarker(store.root, listKeyOf(base), { schema: MARKER_SCHEMA, selection: { segments: segments ?? null, listKey: list.result.key }, shard, segments: made });
+      return { shard, segments: done };
     } finally {
       await pool?.close();
     }
-  });
-}
-
-/** Which shards of an N-way split have published their marker. */
-export async function shardStatus(p: ResolvedPipeline, count: number, opts: Omit<RunOptions, 'outDir' | 'concurrency'>): Promise<{ done: number[]; missing: number[] }> {
-  const store = new ObjectStore(opts.cacheDir);
-  await store.init();
-  return withMirror(p.mirror, async (mirror) => {
-    const env: ExecEnv = { store, mirror, log: opts.log, emit: () => {} };
-    const list = await guard('list', () => runList(env, p, opts.signal));
-    const names = new Set(await readdir(markerDir(store, list.result.key, count)).catch(() => [] as string[]));
-    const done: number[] = [];
-    const missing: number[] = [];
-    for (let k = 0; k < count; k++) (names.has(`${k}.json`) ? done : missing).push(k);
-    return { done, missing };
   });
 }
