@@ -9,7 +9,7 @@ import { ThroughputGuard } from '../cache/throughput.ts';
 import { backoffWait, parseRetryAfter, streamHttp, type HttpPolicy } from '../stages/lib/http-stream.ts';
 import { pathList } from '../stages/path-list.ts';
 import { collect, runCli, stageCtx } from './helpers.ts';
-import { FakeCommonCrawl, type Fault, type Route } from './support/fake-cc.ts';
+import { FakeCommonCrawl, type Fault, type Route, serveRoute } from './support/fake-cc.ts';
 import { servedSample } from './support/served-sample.ts';
 
 /**
@@ -24,13 +24,7 @@ const DAY_MS = 24 * 3600 * 1000;
 /** A Location naming the same object: a loop, if it were followed. */
 const url0 = (path: string) => `/${path}`;
 
-async function serve(t: { teardown(fn: () => unknown): void }, route: Route): Promise<{ cc: FakeCommonCrawl; url: URL }> {
-  const cc = new FakeCommonCrawl();
-  cc.routes.set(PATH, route);
-  const base = await cc.start();
-  t.teardown(() => cc.stop());
-  return { cc, url: new URL(PATH, base) };
-}
+const serve = (t: { teardown(fn: () => unknown): void }, route: Route) => serveRoute(t, PATH, route);
 
 /** A logger that keeps the waits it is told of; a deadline so a missing bound fails the test instead of hanging it. */
 function watched(ms = 10_000) {

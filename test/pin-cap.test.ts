@@ -11,7 +11,7 @@ import { streamHttp, type HttpPolicy } from '../stages/lib/http-stream.ts';
 import { openUrl } from '../stages/lib/open-url.ts';
 import { SAMPLE_ROOT } from './golden.ts';
 import { collect, ROOT, runCli, runJson, stageCtx } from './helpers.ts';
-import { FakeCommonCrawl, routeFolder, type Route } from './support/fake-cc.ts';
+import { FakeCommonCrawl, routeFolder, type Route, serveRoute } from './support/fake-cc.ts';
 
 /**
  * Issue 17, "every download capped at its pinned size": a rerun from a manifest knows each segment's exact
@@ -30,13 +30,7 @@ const EXTRA = 64 * 1024 * 1024;
 const SLACK = 16 * 1024 * 1024;
 const quiet = { debug() {}, info() {}, warn() {} };
 
-async function serve(t: { teardown(fn: () => unknown): void }, route: Route): Promise<{ cc: FakeCommonCrawl; url: URL }> {
-  const cc = new FakeCommonCrawl();
-  cc.routes.set(PATH, route);
-  const base = await cc.start();
-  t.teardown(() => cc.stop());
-  return { cc, url: new URL(PATH, base) };
-}
+const serve = (t: { teardown(fn: () => unknown): void }, route: Route) => serveRoute(t, PATH, route);
 
 /** Reads a pinned stream, counting what went downstream; the deadline turns a missing bound into a failure, not a hang. */
 async function readPinned(url: URL, pin: SegmentPin = PIN): Promise<{ read: number; error: unknown }> {

@@ -8,6 +8,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { closeIdleZips } from '../stages/lib/zip-archive.ts';
 import { listZip, streamZipEntry } from '../stages/lib/zip-file.ts';
+import { endOfCentralDirectory } from './support/zip-writer.ts';
 import { makeZip } from './support/zip-writer.ts';
 
 const LIMITS = { maxRatio: 1_000_000, maxEntryBytes: 1 << 30 };
@@ -61,12 +62,7 @@ function rawZip(entries: readonly RawEntry[]): Buffer {
     offset += local.length + name.length + e.body.length;
   }
   const cd = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
+  const end = endOfCentralDirectory(entries.length, cd.length, offset);
   return Buffer.concat([...parts, cd, end]);
 }
 

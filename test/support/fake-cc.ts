@@ -172,3 +172,12 @@ export async function routeFolder(cc: FakeCommonCrawl, dir: string, trickle?: Ro
   };
   await walk(dir);
 }
+
+/** A fake Common Crawl serving one route at `path`, stopped when the test ends; the route's URL. */
+export async function serveRoute(t: { teardown(fn: () => unknown): void }, path: string, route: Route): Promise<{ cc: FakeCommonCrawl; url: URL }> {
+  const cc = new FakeCommonCrawl();
+  cc.routes.set(path, route);
+  const base = await cc.start();
+  t.teardown(() => cc.stop());
+  return { cc, url: new URL(path, base) };
+}

@@ -43,11 +43,17 @@ export function makeZip(entries: readonly ZipEntry[]): Buffer {
     offset += 30 + name.length + body.length;
   }
   const cd = Buffer.concat(centrals);
+  const end = endOfCentralDirectory(entries.length, cd.length, offset);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+/** The end-of-central-directory record: how many entries, and where the central directory is and how long. */
+export function endOfCentralDirectory(count: number, cdBytes: number, cdOffset: number): Buffer {
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cd.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, cd, end]);
+  end.writeUInt16LE(count, 8);
+  end.writeUInt16LE(count, 10);
+  end.writeUInt32LE(cdBytes, 12);
+  end.writeUInt32LE(cdOffset, 16);
+  return end;
 }
