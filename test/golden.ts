@@ -9,3 +9,9 @@ export const SAMPLE_ROOT = 'sha256:b7a56edbf1dd701670f934d47d6076e6382e7165644ab
  * summaries, the dedup plan, 8 applies and 3 aggregates. Moves when the DAG's shape does.
  */
 export const SAMPLE_TASKS = 29;
+
+/**
+ * The Unicode fixture's root (test/fixtures/unicode: pipeline.ts over the pages gen.ts writes), on every Node
+ * of the matrix (test/node-matrix.test.ts), whatever Unicode version its ICU has. Same rule as SAMPLE_ROOT.
+ */
+export const UNICODE_ROOT = 'sha256:3dfd1ae1a4983a7878b837788930e54ee4611e7dc689b273b69ef325b957c392';
