@@ -8,6 +8,7 @@
  *   npm run bench -- text       docs/s and MB/s of each text stage on the sample pages, with time shares
  *   npm run bench -- tokenize   MB/s of our BPE vs tiktoken (WASM) vs gpt-tokenizer on >= 20 MB of real text
  *   npm run bench -- manifest   manifest size and verify cost at 1x, 4x, 16x the sample
+ *   npm run bench -- unicode    every Unicode scalar value of every plane, 4 contexts, each encoding vs tiktoken (minutes)
  *   npm run bench -- e2e        the whole pipeline on >= 256 MB of generated WARC: MB/s per core, 1 vs 2 workers, RSS, stage shares
  *   env: BENCH_COPIES=1,8,32 (scales for memory), BENCH_NODE_ARGS="--max-old-space-size=48" (node flags for the runs)
  */
@@ -74,3 +75,12 @@ if (which === 'text' || which === 'all') await (await import('./text.ts')).textB
 if (which === 'tokenize' || which === 'all') await (await import('./tokenize.ts')).tokenizeBench();
 if (which === 'e2e') await (await import('./e2e.ts')).e2eBench();
 if (which === 'manifest') await (await import('./manifest-scale.ts')).manifestBench();
+if (which === 'unicode') unicodeSweep();
+
+/** The tokenizer sweep of test/tokenize-unicode.test.ts over all 17 planes (the test samples planes 4-13 and 15-16). */
+function unicodeSweep(): void {
+  const t0 = performance.now();
+  const r = spawnSync('npx', ['tap', 'test/tokenize-unicode.test.ts', '--reporter', 'terse', '--timeout', '3600'], { cwd: ROOT, env: { ...process.env, REINGEST_SWEEP_ALL: '1' }, encoding: 'utf8', stdio: 'inherit' });
+  console.log(`full sweep ${r.status === 0 ? 'passed' : 'FAILED'} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  if (r.status !== 0) process.exitCode = 1;
+}

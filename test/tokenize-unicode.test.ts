@@ -3,6 +3,7 @@ import { get_encoding } from 'tiktoken';
 import { BpeEncoder } from '../stages/tokenize/bpe.ts';
 import { U } from '../stages/lib/unicode.ts';
 import { ENCODING_NAMES, loadEncoding } from '../stages/tokenize/encodings.ts';
+import { buildTextCorpus } from '../bench/text-corpus.ts';
 
 /*
  * Unicode scalar values, in four contexts, tokenized by us and by the tiktoken package (its WASM build
@@ -20,7 +21,8 @@ const CONTEXTS: readonly (readonly [string, (c: string) => string])[] = [
   ['inside a word', (c) => `ab${c}cd`],
 ];
 const BATCH = 2048;
-const EVERY = (cp: number) => cp < 0x40000 || (cp >= 0xe0000 && cp < 0xf0000);
+/** REINGEST_SWEEP_ALL=1 (`npm run bench -- unicode`) tries every scalar value of every plane. */
+const EVERY = (cp: number) => process.env.REINGEST_SWEEP_ALL === '1' || cp < 0x40000 || (cp >= 0xe0000 && cp < 0xf0000);
 const STRIDE = 257;
 
 function* scalarValues(): Generator<number[]> {
@@ -76,4 +78,17 @@ t.test("r50k_base and p50k_base match contractions case-sensitively, as tiktoken
     ref.free();
   }
   t.same([...new BpeEncoder('gpt2').encode("O'Sullivan")], [46, 6, 47572]);
+});
+
+t.test('whole documents in many scripts (the translations of every installed package, Debian docs): tiktoken\'s ids', async (t) => {
+  // Texts under their packages' licences (/usr/share/doc/*/copyright), on every Debian machine, CI's too.
+  const corpus = buildTextCorpus(1024 * 1024);
+  t.ok(corpus.multilingual > 256 * 1024, `${corpus.docs.length} documents, ${corpus.multilingual} bytes of translations, ${corpus.english} of English`);
+  for (const name of ENCODING_NAMES) {
+    const ours = new BpeEncoder(name);
+    const ref = get_encoding(name);
+    const differ = corpus.docs.filter((d) => !same(ours.encode(d.text), ref.encode_ordinary(d.text))).map((d) => d.source);
+    ref.free();
+    t.same(differ, [], `${name}: ${corpus.docs.length - differ.length} of ${corpus.docs.length} documents identical`);
+  }
 });
