@@ -11,7 +11,8 @@ import { BIN, ROOT, runCli, runJson, SAMPLE_PIPELINE } from './helpers.ts';
  * them in REINGEST_NODES as label=path) and on the Node running the test, the sample and the Unicode fixture
  * give their golden roots and byte-identical manifests, and `reingest tokenize` gives tiktoken's ids for text
  * with characters from Unicode 15.1, 16.0 and 17.0. The Nodes' ICU spans those versions, so a stage that
- * reads the runtime's Unicode tables instead of the pinned ones gives another root on some Node.
+ * reads the runtime's Unicode tables instead of the pinned ones gives another root on some Node. Each Node also
+ * runs the tokenizer sweep where its own tables differ from the pinned ones (test/support/sweep-delta.ts).
  */
 const UNICODE_PIPELINE = join(ROOT, 'test', 'fixtures', 'unicode', 'pipeline.ts');
 const ENCODINGS = ['cl100k_base', 'o200k_base'] as const;
@@ -55,6 +56,16 @@ function tokenizeOn(node: string, encoding: string, text: string): Promise<{ cod
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+/** test/support/sweep-delta.ts on `node`: one JSON line. */
+function sweepOn(node: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(node, ['--import', 'tsx', join(ROOT, 'test', 'support', 'sweep-delta.ts')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 async function versionsOf(node: string): Promise<{ node: string; unicode: string; icu: string }> {
   const r = await new Promise<string>((resolve, reject) => {
     const child = spawn(node, ['-p', 'JSON.stringify({ node: process.version, unicode: process.versions.unicode, icu: process.versions.icu })']);
@@ -92,10 +103,15 @@ async function checkNode(t: Test, label: string, node: string): Promise<void> {
   const dir = t.testdir();
   const pipelines = [['sample', SAMPLE_PIPELINE, SAMPLE_ROOT], ['unicode', UNICODE_PIPELINE, UNICODE_ROOT]] as const;
   // Both runs and both tokenize calls at once: each run is mostly one core's work for ~10 s.
-  const [runs, tokens] = await Promise.all([
+  const [runs, tokens, sweep] = await Promise.all([
     Promise.all(pipelines.map(([name, file]) => runCli(['run', file, '--cache', join(dir, `cache-${name}`), '--out', join(dir, name), '--json'], {}, undefined, node))),
     Promise.all(ENCODINGS.map((encoding) => tokenizeOn(node, encoding, TEXT))),
+    sweepOn(node),
   ]);
+  // Where this Node's own tables disagree with the pinned ones (and every 97th code point), every encoding.
+  t.equal(sweep.code, 0, `the sweep runs ${on}`, { stderr: sweep.stderr });
+  const swept = sweep.code === 0 ? (JSON.parse(sweep.stdout) as { runtimeDiffersAt: number; checked: number; differences: string[] }) : null;
+  t.same(swept?.differences, [], `${on}: ${swept?.checked} code points, ${swept?.runtimeDiffersAt} of them where this Node's \\p{…} differs from the pinned tables, in 4 contexts: tiktoken's ids for every encoding`);
   for (const [i, [name, , golden]] of pipelines.entries()) {
     const r = runs[i]!;
     t.equal(r.code, 0, `${name} runs ${on}`, { stderr: r.stderr });
