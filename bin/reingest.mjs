@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // Registers tsx so that the TypeScript sources and typed pipeline modules load on Node 20 without a build step.
 import { register } from 'tsx/esm/api';
+import { unsupportedNode } from './node-check.mjs';
 
+const range = unsupportedNode();
+if (range !== null) {
+  process.stderr.write(`reingest: REINGEST_E_USAGE: expected Node ${range} (package.json engines), got ${process.version}; install a supported Node (the CI matrix runs the lowest of each line)\n`);
+  process.exit(2);
+}
 register();
 const { main } = await import('../cli/main.ts');
 const controller = new AbortController();
