@@ -5,13 +5,10 @@
  *
  *   npx tsx sample/gen/main.ts [--out DIR]      (default: the sample/ folder beside this script)
  */
-import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { PageFactory, Rng, type Page } from './pages.ts';
-import { gzipMember, sha1b32, warcRecord } from './warc-writer.ts';
+import { gzipMember, sha1b32, warcRecord, writeListing, writeWarcFile } from './warc-writer.ts';
 
 export const CRAWL = 'CC-SAMPLE';
 const SEGMENTS = ['1735689600000.11', '1735693200000.22', '1735696800000.33', '1735700400000.44'];
@@ -98,20 +95,11 @@ export async function generateSample(outDir: string): Promise<{ paths: string[];
       for (let c = 0; c < CAPTURES_PER_FILE; c++, t += 7) {
         for (const rec of capture(rng, pages.next(isoDate(t)), warcinfoId, t)) members.push(gzipMember(rec));
       }
-      const bytes = Buffer.concat(members);
-      await mkdir(join(outDir, dirname(rel)), { recursive: true });
-      await writeFile(join(outDir, rel), bytes);
+      await writeWarcFile(outDir, rel, Buffer.concat(members), sums);
       paths.push(rel);
-      sums.push(`${createHash('sha256').update(bytes).digest('hex')}  ${rel}`);
     }
   }
-  const listRel = `crawl-data/${CRAWL}/warc.paths.gz`;
-  const list = gzipSync(Buffer.from(`${paths.join('\n')}\n`), { level: 9 });
-  await writeFile(join(outDir, listRel), list);
-  sums.unshift(`${createHash('sha256').update(list).digest('hex')}  ${listRel}`);
-  const text = `${sums.join('\n')}\n`;
-  await writeFile(join(outDir, 'SHA256SUMS'), text);
-  return { paths, sums: text };
+  return { paths, sums: await writeListing(outDir, CRAWL, paths, sums) };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
