@@ -120,13 +120,13 @@ export class HttpRemoteCache {
     if (stored === null) return null;
     const opened = this.#trust.open(stored);
     if (opened.trusted) return opened.entry;
-    this.#warnRefused(keyHex, opened.signer, opened.problem, log);
+    this.#warnRefused(keyHex, opened, log);
     return null;
   }
 
-  #warnRefused(keyHex: string, signer: string | null, problem: string, log: RemoteLog): void {
+  #warnRefused(keyHex: string, { signer, problem, forged }: { signer: string | null; problem: string; forged: boolean }, log: RemoteLog): void {
     // Unsigned and unknown-signer entries are a setup matter: said once. A bad signature is said every time.
-    const kind = problem.startsWith('its signature') ? null : signer === null ? 'unsigned' : `untrusted ${signer}`;
+    const kind = forged ? null : signer === null ? 'unsigned' : `untrusted ${signer}`;
     if (kind !== null && this.#warned.has(kind)) return;
     if (kind !== null) this.#warned.add(kind);
     log.warn(

@@ -33,7 +33,14 @@ export interface Signer {
 
 export type OpenedEntry =
   | { readonly entry: string; readonly signer: string | null; readonly trusted: true }
-  | { readonly entry: string | null; readonly signer: string | null; readonly trusted: false; readonly problem: string };
+  | {
+      readonly entry: string | null;
+      readonly signer: string | null;
+      readonly trusted: false;
+      readonly problem: string;
+      /** A trusted key's signature that does not verify: forged or damaged, not a setup matter. */
+      readonly forged: boolean;
+    };
 
 export class RemoteTrust {
   readonly signer: Signer | undefined;
@@ -57,18 +64,18 @@ export class RemoteTrust {
   /** Splits a stored remote entry and says whether it may be believed, and if not, why. */
   open(stored: string): OpenedEntry {
     const split = splitStored(stored);
-    if ('problem' in split) return { entry: null, signer: null, trusted: false, problem: split.problem };
+    if ('problem' in split) return { entry: null, signer: null, trusted: false, problem: split.problem, forged: false };
     const { entry, sig } = split;
     if (sig === null) {
-      return this.#trustUnsigned ? { entry, signer: null, trusted: true } : { entry, signer: null, trusted: false, problem: 'the entry is not signed' };
+      return this.#trustUnsigned ? { entry, signer: null, trusted: true } : { entry, signer: null, trusted: false, problem: 'the entry is not signed', forged: false };
     }
     const key = this.#trusted.get(sig.signer);
     if (!key) {
-      return this.#trustUnsigned ? { entry, signer: sig.signer, trusted: true } : { entry, signer: sig.signer, trusted: false, problem: `signed by ${sig.signer}, which is not a trusted key` };
+      return this.#trustUnsigned ? { entry, signer: sig.signer, trusted: true } : { entry, signer: sig.signer, trusted: false, problem: `signed by ${sig.signer}, which is not a trusted key`, forged: false };
     }
     const ok = verify(null, Buffer.concat([DOMAIN, Buffer.from(entry)]), key, Buffer.from(sig.signature, 'base64url'));
     // A bad signature from a trusted key is refused even when unsigned entries are accepted: it is forged or damaged.
-    return ok ? { entry, signer: sig.signer, trusted: true } : { entry, signer: sig.signer, trusted: false, problem: `its signature by ${sig.signer} does not verify` };
+    return ok ? { entry, signer: sig.signer, trusted: true } : { entry, signer: sig.signer, trusted: false, problem: `its signature by ${sig.signer} does not verify`, forged: true };
   }
 }
 
